@@ -29,8 +29,15 @@ fn mib(v: Option<f64>) -> String {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
-    let mode = if args.iter().any(|a| a == "original") { Mode::Original } else { Mode::Centralized };
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let mode = if args.iter().any(|a| a == "original") {
+        Mode::Original
+    } else {
+        Mode::Centralized
+    };
     let filters: Vec<&String> = args.iter().filter(|a| *a != "original").collect();
     let cases: [(&str, SizeProfile, Option<usize>); 4] = [
         ("small", SizeProfile::Small, None),
@@ -47,14 +54,23 @@ fn main() {
         if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
             continue;
         }
-        let cfg = SeedConfig { seed: 42, profile, users, mode };
+        let cfg = SeedConfig {
+            seed: 42,
+            profile,
+            users,
+            mode,
+        };
         reset_peak();
         let start = Instant::now();
         let world = generate(&cfg);
         let took: Duration = start.elapsed();
         let peak = proc_status_mib("VmHWM:");
         let rss = proc_status_mib("VmRSS:");
-        let people = world.accounts.iter().filter(|a| a.kind == AccountType::Atlassian).count();
+        let people = world
+            .accounts
+            .iter()
+            .filter(|a| a.kind == AccountType::Atlassian)
+            .count();
         let groups = world.groups.len();
         let memberships: usize = world.groups.iter().map(|g| g.members.len()).sum();
         println!(

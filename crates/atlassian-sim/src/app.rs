@@ -80,11 +80,19 @@ impl AppState {
 
     /// The URL standing for `https://<site>.atlassian.net`.
     pub fn site_url(&self, site_name: &str) -> String {
-        format!("{}{}/{site_name}", self.inner.base_url, crate::family::SITE_PREFIX)
+        format!(
+            "{}{}/{site_name}",
+            self.inner.base_url,
+            crate::family::SITE_PREFIX
+        )
     }
 
     /// The URL standing for `https://api.statuspage.io`.
     pub fn statuspage_url(&self) -> String {
-        format!("{}{}", self.inner.base_url, crate::family::STATUSPAGE_PREFIX)
+        format!(
+            "{}{}",
+            self.inner.base_url,
+            crate::family::STATUSPAGE_PREFIX
+        )
     }
 }

@@ -47,13 +47,17 @@ pub struct SiteCaller {
 pub struct KeyCaller;
 
 fn authorization(req: &Request) -> Option<&str> {
-    req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
 }
 
 fn bearer(req: &Request) -> Option<&str> {
     let value = authorization(req)?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 fn basic(req: &Request) -> Option<(String, String)> {
@@ -62,7 +66,9 @@ fn basic(req: &Request) -> Option<(String, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
     let decoded = String::from_utf8(decoded).ok()?;
     let (email, token) = decoded.split_once(':')?;
     Some((email.to_owned(), token.to_owned()))
@@ -70,7 +76,11 @@ fn basic(req: &Request) -> Option<(String, String)> {
 
 /// Constant-time comparison, so response timing does not reveal how much of a key matched.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 fn is_read(method: &Method, route: &Route) -> bool {
@@ -91,10 +101,14 @@ pub async fn authenticate(State(app): State<AppState>, mut req: Request, next: N
     req.extensions_mut().insert(route.clone());
     match family {
         Family::Control => {
-            let ok = bearer(&req).is_some_and(|t| app.read(|w| same(t, &w.credentials.control_token)));
+            let ok =
+                bearer(&req).is_some_and(|t| app.read(|w| same(t, &w.credentials.control_token)));
             if !ok {
-                return ApiError::unauthorized(family, "The control API needs Authorization: Bearer <control_token>.")
-                    .into_response();
+                return ApiError::unauthorized(
+                    family,
+                    "The control API needs Authorization: Bearer <control_token>.",
+                )
+                .into_response();
             }
             req.extensions_mut().insert(KeyCaller);
         }
@@ -104,23 +118,36 @@ pub async fn authenticate(State(app): State<AppState>, mut req: Request, next: N
                 let key = key.as_deref()?;
                 let actor = w.integration_account();
                 if same(key, &w.credentials.org_api_key) {
-                    Some(OrgCaller { scoped: false, actor })
+                    Some(OrgCaller {
+                        scoped: false,
+                        actor,
+                    })
                 } else if same(key, &w.credentials.scoped_org_api_key) {
-                    Some(OrgCaller { scoped: true, actor })
+                    Some(OrgCaller {
+                        scoped: true,
+                        actor,
+                    })
                 } else {
                     None
                 }
             });
             let Some(caller) = caller else {
                 return match family {
-                    Family::Org => proxy_error(StatusCode::UNAUTHORIZED, "Unauthorized; scope does not match"),
-                    _ => ApiError::unauthorized(family, "A valid org API key is required.").into_response(),
+                    Family::Org => proxy_error(
+                        StatusCode::UNAUTHORIZED,
+                        "Unauthorized; scope does not match",
+                    ),
+                    _ => ApiError::unauthorized(family, "A valid org API key is required.")
+                        .into_response(),
                 };
             };
             if caller.scoped {
                 if family == Family::UserManagement {
-                    return ApiError::forbidden(family, "The user management API needs an API key without scopes.")
-                        .into_response();
+                    return ApiError::forbidden(
+                        family,
+                        "The user management API needs an API key without scopes.",
+                    )
+                    .into_response();
                 }
                 if !is_read(req.method(), &route) {
                     return ApiError::forbidden(
@@ -141,12 +168,16 @@ pub async fn authenticate(State(app): State<AppState>, mut req: Request, next: N
                     Some(SiteRef::Gateway(cloud_id)) => w.site_by_cloud_id(cloud_id),
                     None => None,
                 };
-                let Some(site) = site else { return Err(StatusCode::NOT_FOUND) };
+                let Some(site) = site else {
+                    return Err(StatusCode::NOT_FOUND);
+                };
                 let token = &w.site(site).api_token;
                 let actor = w.integration_account();
                 let email = w.account(actor).email.clone().unwrap_or_default();
                 let ok = match (&route.site, &basic, &gateway_token) {
-                    (Some(SiteRef::Name(_)), Some((e, t)), _) => e.eq_ignore_ascii_case(&email) && same(t, token),
+                    (Some(SiteRef::Name(_)), Some((e, t)), _) => {
+                        e.eq_ignore_ascii_case(&email) && same(t, token)
+                    }
                     (Some(SiteRef::Gateway(_)), _, Some(t)) => same(t, token),
                     _ => false,
                 };
@@ -161,8 +192,11 @@ pub async fn authenticate(State(app): State<AppState>, mut req: Request, next: N
                     req.extensions_mut().insert(caller);
                 }
                 Err(StatusCode::NOT_FOUND) => {
-                    return ApiError::not_found(family, "No site with that name or cloud id exists in this org.")
-                        .into_response();
+                    return ApiError::not_found(
+                        family,
+                        "No site with that name or cloud id exists in this org.",
+                    )
+                    .into_response();
                 }
                 Err(_) => {
                     let mut response = ApiError::unauthorized(
@@ -170,9 +204,10 @@ pub async fn authenticate(State(app): State<AppState>, mut req: Request, next: N
                         "Client must be authenticated to access this resource.",
                     )
                     .into_response();
-                    response
-                        .headers_mut()
-                        .insert(header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Basic realm=\"protected\""));
+                    response.headers_mut().insert(
+                        header::WWW_AUTHENTICATE,
+                        axum::http::HeaderValue::from_static("Basic realm=\"protected\""),
+                    );
                     return response;
                 }
             }
@@ -180,7 +215,9 @@ pub async fn authenticate(State(app): State<AppState>, mut req: Request, next: N
         Family::Statuspage => {
             let header_key = authorization(&req).and_then(|v| {
                 let (scheme, key) = v.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("oauth").then(|| key.trim().to_owned())
+                scheme
+                    .eq_ignore_ascii_case("oauth")
+                    .then(|| key.trim().to_owned())
             });
             let query_key = req.uri().query().and_then(|q| {
                 serde_html_form::from_str::<Vec<(String, String)>>(q)

@@ -38,8 +38,20 @@ pub struct ApiError {
 
 impl ApiError {
     /// A new error with a status, code and message.
-    pub fn new(family: Family, status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
-        ApiError { family, status, code: code.to_owned(), message: message.into(), fields: vec![], context: None }
+    pub fn new(
+        family: Family,
+        status: StatusCode,
+        code: &str,
+        message: impl Into<String>,
+    ) -> ApiError {
+        ApiError {
+            family,
+            status,
+            code: code.to_owned(),
+            message: message.into(),
+            fields: vec![],
+            context: None,
+        }
     }
 
     /// 400 with the family's generic bad-request code.
@@ -87,7 +99,12 @@ impl ApiError {
 
     /// 413: body over the size limit.
     pub fn too_large(family: Family) -> ApiError {
-        ApiError::new(family, StatusCode::PAYLOAD_TOO_LARGE, "payload.too.large", "The request body is too large.")
+        ApiError::new(
+            family,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload.too.large",
+            "The request body is too large.",
+        )
     }
 
     /// Adds a Jira field error.
@@ -113,7 +130,9 @@ impl ApiError {
                 Family::Org => (StatusCode::CONFLICT, "ADMIN-UAM-409-3"),
                 _ => (StatusCode::BAD_REQUEST, "ADMIN-UAM-409-3"),
             },
-            E::GroupIdpSynced(_) | E::AccountIdpSynced(_) => (StatusCode::FORBIDDEN, "ADMIN-UAM-403-1"),
+            E::GroupIdpSynced(_) | E::AccountIdpSynced(_) => {
+                (StatusCode::FORBIDDEN, "ADMIN-UAM-403-1")
+            }
             E::GroupProtected(_) => (StatusCode::BAD_REQUEST, "ADMIN-UAM-400-3"),
             E::GroupNameTaken(_) => match family {
                 Family::Org => (StatusCode::CONFLICT, "ADMIN-UAM-409-2"),
@@ -133,11 +152,17 @@ impl ApiError {
                 E::NotFound { what: "user", .. } => "accountNotFound".to_owned(),
                 E::NotFound { .. } => "notFound".to_owned(),
                 E::NotManaged(_) => "forbidden.targetUnverified".to_owned(),
-                E::OrgAdmin(_) | E::LifecycleConflict(_) | E::LastOrgAdmin(_) => "conflict.lifecycleErrors".to_owned(),
+                E::OrgAdmin(_) | E::LifecycleConflict(_) | E::LastOrgAdmin(_) => {
+                    "conflict.lifecycleErrors".to_owned()
+                }
                 _ if status == StatusCode::FORBIDDEN => "forbidden.action".to_owned(),
                 _ => "badRequest".to_owned(),
             },
-            Family::ConfluenceV2 => status.canonical_reason().unwrap_or("ERROR").to_uppercase().replace(' ', "_"),
+            Family::ConfluenceV2 => status
+                .canonical_reason()
+                .unwrap_or("ERROR")
+                .to_uppercase()
+                .replace(' ', "_"),
             _ => org_code.to_owned(),
         };
         // The user-management API answers org-admin refusals as lifecycle conflicts.
@@ -163,10 +188,16 @@ impl ApiError {
                 None => json!({"key": self.code}),
             },
             Family::Jira => {
-                let fields: serde_json::Map<String, Value> =
-                    self.fields.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
-                let messages: Vec<&str> =
-                    if self.message.is_empty() { vec![] } else { vec![self.message.as_str()] };
+                let fields: serde_json::Map<String, Value> = self
+                    .fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect();
+                let messages: Vec<&str> = if self.message.is_empty() {
+                    vec![]
+                } else {
+                    vec![self.message.as_str()]
+                };
                 json!({"errorMessages": messages, "errors": fields})
             }
             Family::Jsm => json!({
@@ -190,13 +221,19 @@ impl ApiError {
 
 /// The Org API gateway's own error (401 without a valid key, 429): `{"code":…,"message":…}`.
 pub fn proxy_error(status: StatusCode, message: &str) -> Response {
-    json_response(status, &json!({"code": status.as_u16(), "message": message}))
+    json_response(
+        status,
+        &json!({"code": status.as_u16(), "message": message}),
+    )
 }
 
 /// A JSON response with the given status.
 pub fn json_response(status: StatusCode, body: &Value) -> Response {
     let mut response = (status, body.to_string()).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 

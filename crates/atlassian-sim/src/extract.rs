@@ -14,7 +14,9 @@ use crate::family::{Family, Route};
 pub const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
 
 fn family_of(parts_ext: &axum::http::Extensions) -> Family {
-    parts_ext.get::<Route>().map_or(Family::Control, |r| r.family)
+    parts_ext
+        .get::<Route>()
+        .map_or(Family::Control, |r| r.family)
 }
 
 /// A JSON request body. Malformed JSON, a wrong content type, wrong field types and oversized
@@ -53,7 +55,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
 /// Parses a JSON body, mapping errors to the family's 400 with the JSON path of the problem.
 pub fn parse_json<T: DeserializeOwned>(family: Family, bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request(family, "The request body is empty; a JSON object is required."));
+        return Err(ApiError::bad_request(
+            family,
+            "The request body is empty; a JSON object is required.",
+        ));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {

@@ -107,20 +107,32 @@ pub fn classify(path: &str) -> Option<Route> {
     if let Some(rest) = path.strip_prefix(CONTROL_PREFIX)
         && (rest.is_empty() || rest.starts_with('/'))
     {
-        return Some(Route { family: Family::Control, site: None, spec_path: rest.to_owned() });
+        return Some(Route {
+            family: Family::Control,
+            site: None,
+            spec_path: rest.to_owned(),
+        });
     }
     if let Some(rest) = path.strip_prefix(STATUSPAGE_PREFIX) {
         let spec = rest.strip_prefix("/v1")?;
         if !(spec.is_empty() || spec.starts_with('/')) {
             return None;
         }
-        return Some(Route { family: Family::Statuspage, site: None, spec_path: spec.to_owned() });
+        return Some(Route {
+            family: Family::Statuspage,
+            site: None,
+            spec_path: spec.to_owned(),
+        });
     }
     if let Some(rest) = path.strip_prefix(API_PREFIX) {
         if let Some(spec) = rest.strip_prefix("/admin")
             && spec.starts_with('/')
         {
-            return Some(Route { family: Family::Org, site: None, spec_path: spec.to_owned() });
+            return Some(Route {
+                family: Family::Org,
+                site: None,
+                spec_path: spec.to_owned(),
+            });
         }
         if rest.starts_with("/users/") {
             return Some(Route {
@@ -159,7 +171,11 @@ fn classify_site_path(site_path: &str, site: SiteRef) -> Option<Route> {
     } else {
         return None;
     };
-    Some(Route { family, site: Some(site), spec_path })
+    Some(Route {
+        family,
+        site: Some(site),
+        spec_path,
+    })
 }
 
 #[cfg(test)]
@@ -169,7 +185,10 @@ mod tests {
     #[test]
     fn classifies_every_prefix() {
         let org = classify("/api/admin/v2/orgs/o/workspaces").unwrap();
-        assert_eq!((org.family, org.spec_path.as_str()), (Family::Org, "/v2/orgs/o/workspaces"));
+        assert_eq!(
+            (org.family, org.spec_path.as_str()),
+            (Family::Org, "/v2/orgs/o/workspaces")
+        );
         let um = classify("/api/users/abc/manage/lifecycle/disable").unwrap();
         assert_eq!(um.family, Family::UserManagement);
         assert_eq!(um.spec_path, "/users/abc/manage/lifecycle/disable");
@@ -177,12 +196,24 @@ mod tests {
         assert_eq!(jira.site, Some(SiteRef::Name("acme".into())));
         assert_eq!(jira.spec_path, "/rest/api/3/user");
         let v2 = classify("/site/acme/wiki/api/v2/spaces/1").unwrap();
-        assert_eq!((v2.family, v2.spec_path.as_str()), (Family::ConfluenceV2, "/spaces/1"));
+        assert_eq!(
+            (v2.family, v2.spec_path.as_str()),
+            (Family::ConfluenceV2, "/spaces/1")
+        );
         let gw = classify("/api/ex/jira/c1/rest/servicedeskapi/customer").unwrap();
-        assert_eq!((gw.family, gw.site), (Family::Jsm, Some(SiteRef::Gateway("c1".into()))));
+        assert_eq!(
+            (gw.family, gw.site),
+            (Family::Jsm, Some(SiteRef::Gateway("c1".into())))
+        );
         let sp = classify("/statuspage/v1/pages").unwrap();
-        assert_eq!((sp.family, sp.spec_path.as_str()), (Family::Statuspage, "/pages"));
-        assert_eq!(classify("/_sim/ground-truth").unwrap().family, Family::Control);
+        assert_eq!(
+            (sp.family, sp.spec_path.as_str()),
+            (Family::Statuspage, "/pages")
+        );
+        assert_eq!(
+            classify("/_sim/ground-truth").unwrap().family,
+            Family::Control
+        );
         assert!(classify("/nothing").is_none());
         assert!(classify("/site/acme/secure/Dashboard.jspa").is_none());
     }

@@ -72,9 +72,25 @@ async fn main() -> anyhow::Result<()> {
         },
         state_file: args.state,
     };
-    let sim = Simulator::spawn(config).await.context("starting the simulator")?;
-    println!("{}", serde_json::to_string(sim.info()).context("printing the ready line")?);
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    let sim = Simulator::spawn(config)
+        .await
+        .context("starting the simulator")?;
+    println!(
+        "{}",
+        serde_json::to_string(sim.info()).context("printing the ready line")?
+    );
+    shutdown_signal()
+        .await
+        .context("waiting for a shutdown signal")?;
     sim.shutdown().await;
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM: stop serving and save `--state`.
+async fn shutdown_signal() -> std::io::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result,
+        _ = term.recv() => Ok(()),
+    }
 }

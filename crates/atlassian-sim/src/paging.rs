@@ -32,7 +32,9 @@ impl Cursor {
 
     /// Decodes a token made by [`Cursor::encode`]; `None` when it is not one.
     pub fn decode(token: &str) -> Option<Cursor> {
-        let bytes = URL_SAFE_NO_PAD.decode(token.trim().trim_end_matches('=')).ok()?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(token.trim().trim_end_matches('='))
+            .ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 }
@@ -59,7 +61,11 @@ mod tests {
 
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
-        let c = Cursor { offset: 40, limit: 20, query: Some(serde_json::json!({"status":["active"]})) };
+        let c = Cursor {
+            offset: 40,
+            limit: 20,
+            query: Some(serde_json::json!({"status":["active"]})),
+        };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         assert_eq!(Cursor::decode("not a cursor"), None);
         assert_eq!(Cursor::decode(""), None);

@@ -44,7 +44,10 @@ pub struct Recorder {
 impl Recorder {
     /// Appends one exchange.
     pub fn push(&self, exchange: Exchange) {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).push(exchange);
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(exchange);
     }
 
     /// Everything recorded so far, oldest first.

@@ -13,8 +13,10 @@
 //!   after the site) under the original experience;
 //! - sites `acme` (and `acme-eu` for the medium and large profiles), each with Jira, Jira Service
 //!   Management, Jira Product Discovery, Confluence and the `platform` (site admin) resource,
-//!   plus one Statuspage resource; seats are sized from each site's population, with a few
-//!   free seats everywhere;
+//!   plus one Statuspage resource. Seats are sized from each site's population `p` (people
+//!   with access to the site): Jira `0.9p`, Confluence `0.8p`, JSM `max(5, p/20)`, JPD
+//!   `max(5, p/10)`; Statuspage 50 (0.35% of the users, in steps of 25, above 10,000 users).
+//!   Every product keeps free seats (JSM about 10%, JPD about 30%, Jira and Confluence more);
 //! - product default groups per site, `statuspage-users`, `site-admins` and `org-admins`,
 //!   department groups (`engineering`, `sales`, ..., with `-emea` twins on `acme-eu`), IdP-synced
 //!   groups (`okta-*`) and team, project and office groups filling the profile's group count;
@@ -53,8 +55,9 @@ use crate::state::{
 #[serde(rename_all = "lowercase")]
 pub enum SizeProfile {
     /// 60 users, one site (`acme`), 12 custom groups requested: the department, IdP-synced and
-    /// role groups alone exceed that, so no team groups are added (about 16 custom groups and
-    /// 25 groups in all; 1.5 group memberships per user, 3 under the original experience).
+    /// role groups alone exceed that, so no team groups are added (16 custom groups and 25 in
+    /// all under centralized user management, 14 and 23 under the original experience; about
+    /// 1.5 group memberships per user, 3 under the original experience).
     Small,
     /// 5,000 users, two sites (`acme`, `acme-eu`), 300 custom groups, about 6 memberships per
     /// user.
@@ -1036,21 +1039,6 @@ const REGION_SUFFIXES: &[&str] = &["emea", "apac", "na"];
 
 // ---- generator ------------------------------------------------------------------------------
 
-const SKELETON: &str = r#"{"seed":0,"org":{"id":"","name":"","domains":[],"paid":false},
-"mode":"centralized","directories":[],"sites":[],"resources":[],"accounts":[],"groups":[],
-"statuspage":{"organization_id":"","api_key":"","pages":[],"members":{}},"events":[],
-"credentials":{"org_api_key":"","scoped_org_api_key":"","integration_account":"",
-"control_token":""},"id_counter":0}"#;
-
-/// An empty world. `World` keeps private lookup indexes, so outside `state` it can only be made
-/// by deserializing; the skeleton is a constant that matches the type (every test exercises it).
-fn empty_world() -> World {
-    match serde_json::from_str(SKELETON) {
-        Ok(world) => world,
-        Err(err) => unreachable!("the seed skeleton no longer matches World: {err}"),
-    }
-}
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Class {
     /// Managed `@acme.com` employee.
@@ -1171,9 +1159,7 @@ fn slug(name: &str) -> String {
 
 impl Gen {
     fn new(cfg: &SeedConfig) -> Gen {
-        let mut w = empty_world();
-        w.seed = cfg.seed;
-        w.mode = cfg.mode;
+        let w = World::empty(cfg.seed, cfg.mode);
         Gen {
             rng: ChaCha8Rng::seed_from_u64(cfg.seed),
             w,
@@ -1941,8 +1927,7 @@ impl Gen {
         let centralized = self.mode == Mode::Centralized;
         self.site_groups = vec![SiteGroups::default(); self.n_sites];
         // Product default and admin groups.
-        for s in 0..self.n_sites {
-            let site = SITE_NAMES[s];
+        for (s, site) in SITE_NAMES.iter().enumerate().take(self.n_sites) {
             let dir = self.dir_of_site(s);
             let res = self.site_res[s];
             let defaults = [
@@ -2038,9 +2023,9 @@ impl Gen {
                 sg.site_admins = Some(gx);
             }
         } else {
-            for s in 0..self.n_sites {
+            for (s, site) in SITE_NAMES.iter().enumerate().take(self.n_sites) {
                 let role = (self.site_res[s][P_PLATFORM], Role::SiteAdmin);
-                let description = format!("Site administrators of {}", SITE_NAMES[s]);
+                let description = format!("Site administrators of {site}");
                 let gx = self.add_group(NewGroup {
                     name: "site-admins",
                     description: &description,

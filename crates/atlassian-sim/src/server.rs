@@ -150,18 +150,36 @@ impl Simulator {
     /// Builds (or loads) the world, binds `config.addr`, and serves until shut down.
     pub async fn spawn(config: SimConfig) -> Result<SimHandle, SimError> {
         let world = load_or_generate(&config)?;
-        let listener =
-            TcpListener::bind(config.addr).await.map_err(|source| SimError::Bind { addr: config.addr, source })?;
-        let addr = listener.local_addr().map_err(|source| SimError::Bind { addr: config.addr, source })?;
-        let app = AppState::new(world, format!("http://{addr}"), Faults::new(config.faults.clone()), Recorder::default());
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .map_err(|source| SimError::Bind {
+                addr: config.addr,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| SimError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+        let app = AppState::new(
+            world,
+            format!("http://{addr}"),
+            Faults::new(config.faults.clone()),
+            Recorder::default(),
+        );
         let (router, _) = build_router(app.clone());
         let info = ready_info(&app);
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-        let saver = config.state_file.clone().map(|path| spawn_saver(app.clone(), path));
+        let server = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = stopped.await;
+        });
+        let saver = config
+            .state_file
+            .clone()
+            .map(|path| spawn_saver(app.clone(), path));
         let task = tokio::spawn(async move {
             if let Err(err) = server.await {
                 tracing::error!(%err, "simulator server stopped");
@@ -170,7 +188,14 @@ impl Simulator {
                 saver.abort();
             }
         });
-        Ok(SimHandle { info, addr, app, stop: Some(stop), task: Some(task), state_file: config.state_file })
+        Ok(SimHandle {
+            info,
+            addr,
+            app,
+            stop: Some(stop),
+            task: Some(task),
+            state_file: config.state_file,
+        })
     }
 }
 
@@ -220,9 +245,14 @@ fn load_or_generate(config: &SimConfig) -> Result<World, SimError> {
     if let Some(path) = &config.state_file
         && path.exists()
     {
-        let bytes = std::fs::read(path).map_err(|e| SimError::State { path: path.clone(), message: e.to_string() })?;
-        let mut world: World = serde_json::from_slice(&bytes)
-            .map_err(|e| SimError::State { path: path.clone(), message: e.to_string() })?;
+        let bytes = std::fs::read(path).map_err(|e| SimError::State {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        let mut world: World = serde_json::from_slice(&bytes).map_err(|e| SimError::State {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
         world.reindex();
         return Ok(world);
     }
@@ -235,7 +265,9 @@ fn load_or_generate(config: &SimConfig) -> Result<World, SimError> {
 }
 
 async fn save_state(app: &AppState, path: &std::path::Path) -> std::io::Result<()> {
-    let bytes = app.read(serde_json::to_vec).map_err(std::io::Error::other)?;
+    let bytes = app
+        .read(serde_json::to_vec)
+        .map_err(std::io::Error::other)?;
     let tmp = path.with_extension("tmp");
     tokio::fs::write(&tmp, bytes).await?;
     tokio::fs::rename(&tmp, path).await
@@ -320,9 +352,17 @@ pub fn build_router(app: AppState) -> (Router, Vec<RouteEntry>) {
         .nest(&format!("{STATUSPAGE_PREFIX}/v1"), statuspage)
         .nest(CONTROL_PREFIX, control)
         .fallback(fallback)
-        .layer(axum::middleware::from_fn_with_state(app.clone(), crate::auth::authenticate))
-        .layer(axum::extract::DefaultBodyLimit::max(crate::extract::MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn_with_state(app.clone(), crate::faults::layer))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            crate::auth::authenticate,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::extract::MAX_BODY_BYTES,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            crate::faults::layer,
+        ))
         .with_state(app);
     (router, entries)
 }
@@ -333,7 +373,10 @@ async fn fallback(req: Request) -> Response {
         return StatusCode::NOT_FOUND.into_response();
     };
     let method = req.method().clone();
-    let mut err = ApiError::not_found(route.family, format!("No {method} operation at {}.", route.spec_path));
+    let mut err = ApiError::not_found(
+        route.family,
+        format!("No {method} operation at {}.", route.spec_path),
+    );
     if method != Method::GET && method != Method::POST {
         err.status = StatusCode::METHOD_NOT_ALLOWED;
     }

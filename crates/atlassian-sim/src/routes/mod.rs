@@ -29,16 +29,30 @@ pub struct RouteEntry {
 impl Table {
     /// A new, empty table for `family`.
     pub fn new(family: Family) -> Table {
-        Table { family, router: Router::new(), entries: vec![] }
+        Table {
+            family,
+            router: Router::new(),
+            entries: vec![],
+        }
     }
 
-    fn add<H, T>(mut self, method: &'static str, filter: MethodFilter, path: &'static str, handler: H) -> Table
+    fn add<H, T>(
+        mut self,
+        method: &'static str,
+        filter: MethodFilter,
+        path: &'static str,
+        handler: H,
+    ) -> Table
     where
         H: Handler<T, AppState>,
         T: 'static,
     {
         self.router = self.router.route(path, on(filter, handler));
-        self.entries.push(RouteEntry { family: self.family, method, template: path });
+        self.entries.push(RouteEntry {
+            family: self.family,
+            method,
+            template: path,
+        });
         self
     }
 
@@ -48,7 +62,11 @@ impl Table {
     }
 
     /// Registers a POST route.
-    pub fn post<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Table {
+    pub fn post<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        handler: H,
+    ) -> Table {
         self.add("POST", MethodFilter::POST, path, handler)
     }
 
@@ -58,12 +76,20 @@ impl Table {
     }
 
     /// Registers a PATCH route.
-    pub fn patch<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Table {
+    pub fn patch<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        handler: H,
+    ) -> Table {
         self.add("PATCH", MethodFilter::PATCH, path, handler)
     }
 
     /// Registers a DELETE route.
-    pub fn delete<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Table {
+    pub fn delete<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        handler: H,
+    ) -> Table {
         self.add("DELETE", MethodFilter::DELETE, path, handler)
     }
 

@@ -189,6 +189,43 @@ struct Index {
 }
 
 impl World {
+    /// An empty world for `mode` with `seed` (no org data, no credentials): the starting point of
+    /// the seed generator.
+    pub fn empty(seed: u64, mode: Mode) -> World {
+        World {
+            seed,
+            org: Org {
+                id: String::new(),
+                name: String::new(),
+                domains: vec![],
+                paid: false,
+            },
+            mode,
+            directories: vec![],
+            sites: vec![],
+            resources: vec![],
+            accounts: vec![],
+            groups: vec![],
+            statuspage: Statuspage {
+                organization_id: String::new(),
+                api_key: String::new(),
+                pages: vec![],
+                members: Default::default(),
+            },
+            events: vec![],
+            credentials: Credentials {
+                org_api_key: String::new(),
+                scoped_org_api_key: String::new(),
+                integration_account: String::new(),
+                control_token: String::new(),
+            },
+            id_counter: 0,
+            visibility_delay_ms: 0,
+            deferred: vec![],
+            index: Index::default(),
+        }
+    }
+
     /// Rebuilds the lookup indexes; call after deserializing or bulk construction.
     pub fn reindex(&mut self) {
         let mut index = Index::default();
@@ -209,11 +246,15 @@ impl World {
             }
         }
         for (ix, resource) in self.resources.iter().enumerate() {
-            index.resource_by_ari.insert(resource.ari(), ix as ResourceIx);
+            index
+                .resource_by_ari
+                .insert(resource.ari(), ix as ResourceIx);
         }
         for (ix, site) in self.sites.iter().enumerate() {
             index.site_by_name.insert(site.name.clone(), ix as SiteIx);
-            index.site_by_cloud_id.insert(site.cloud_id.clone(), ix as SiteIx);
+            index
+                .site_by_cloud_id
+                .insert(site.cloud_id.clone(), ix as SiteIx);
         }
         self.index = index;
     }
@@ -226,12 +267,18 @@ impl World {
             .account_by_id
             .get(id)
             .copied()
-            .ok_or_else(|| ModelError::NotFound { what: "user", id: id.to_owned() })
+            .ok_or_else(|| ModelError::NotFound {
+                what: "user",
+                id: id.to_owned(),
+            })
     }
 
     /// The Atlassian (or app) account with this email, case-insensitively.
     pub fn account_by_email(&self, email: &str) -> Option<AccountIx> {
-        self.index.account_by_email.get(&email.trim().to_lowercase()).copied()
+        self.index
+            .account_by_email
+            .get(&email.trim().to_lowercase())
+            .copied()
     }
 
     /// The account at `ix`.
@@ -245,7 +292,10 @@ impl World {
             .group_by_id
             .get(id)
             .copied()
-            .ok_or_else(|| ModelError::NotFound { what: "group", id: id.to_owned() })
+            .ok_or_else(|| ModelError::NotFound {
+                what: "group",
+                id: id.to_owned(),
+            })
     }
 
     /// The live group named `name` in directory `dir` (names are unique per directory).
@@ -263,7 +313,11 @@ impl World {
 
     /// Live groups, with their indexes.
     pub fn live_groups(&self) -> impl Iterator<Item = (GroupIx, &Group)> {
-        self.groups.iter().enumerate().filter(|(_, g)| !g.deleted).map(|(i, g)| (i as GroupIx, g))
+        self.groups
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| !g.deleted)
+            .map(|(i, g)| (i as GroupIx, g))
     }
 
     /// The resource with this ARI.
@@ -272,7 +326,10 @@ impl World {
             .resource_by_ari
             .get(ari)
             .copied()
-            .ok_or_else(|| ModelError::NotFound { what: "resource", id: ari.to_owned() })
+            .ok_or_else(|| ModelError::NotFound {
+                what: "resource",
+                id: ari.to_owned(),
+            })
     }
 
     /// The resource at `ix`.
@@ -317,7 +374,10 @@ impl World {
             .iter()
             .position(|d| d.id == id)
             .map(|ix| ix as DirIx)
-            .ok_or_else(|| ModelError::NotFound { what: "directory", id: id.to_owned() })
+            .ok_or_else(|| ModelError::NotFound {
+                what: "directory",
+                id: id.to_owned(),
+            })
     }
 
     /// The directory that governs access to `resource`: the org's only directory under
@@ -343,23 +403,30 @@ impl World {
 
     /// The integration account (owner of the credentials).
     pub fn integration_account(&self) -> AccountIx {
-        self.account_ix(&self.credentials.integration_account).unwrap_or(0)
+        self.account_ix(&self.credentials.integration_account)
+            .unwrap_or(0)
     }
 
     // ---- derived views ----------------------------------------------------------------------
 
     /// Whether `email` is on one of the org's verified domains.
     pub fn is_managed_email(&self, email: &str) -> bool {
-        email
-            .rsplit_once('@')
-            .is_some_and(|(_, domain)| self.org.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
+        email.rsplit_once('@').is_some_and(|(_, domain)| {
+            self.org
+                .domains
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(domain))
+        })
     }
 
     /// Whether the account is managed by the org (`claimStatus`).
     pub fn is_managed(&self, ax: AccountIx) -> bool {
         let account = self.account(ax);
         account.kind == AccountType::Atlassian
-            && account.email.as_deref().is_some_and(|e| self.is_managed_email(e))
+            && account
+                .email
+                .as_deref()
+                .is_some_and(|e| self.is_managed_email(e))
     }
 
     /// The composite `status`: active, suspended, not_invited, deactivated, for_deletion.
@@ -397,7 +464,9 @@ impl World {
         let account = self.account(ax);
         account.status == AccountStatus::Active
             && account.delete_after.is_none()
-            && account.directories.get(&self.directory_of_resource(resource))
+            && account
+                .directories
+                .get(&self.directory_of_resource(resource))
                 == Some(&Membership::Active)
     }
 
@@ -418,7 +487,9 @@ impl World {
         if account.org_admin {
             for (rx, resource) in self.resources.iter().enumerate() {
                 if resource.product == Product::Platform {
-                    out.entry((rx as ResourceIx, Role::SiteAdmin)).or_default().inferred = true;
+                    out.entry((rx as ResourceIx, Role::SiteAdmin))
+                        .or_default()
+                        .inferred = true;
                 }
             }
         }
@@ -429,7 +500,10 @@ impl World {
     pub fn holds(&self, ax: AccountIx, resource: ResourceIx, role: Role) -> bool {
         let account = self.account(ax);
         account.direct_roles.contains(&(resource, role))
-            || account.groups.iter().any(|g| self.group(*g).roles.contains(&(resource, role)))
+            || account
+                .groups
+                .iter()
+                .any(|g| self.group(*g).roles.contains(&(resource, role)))
             || (role == Role::SiteAdmin
                 && account.org_admin
                 && self.resource(resource).product == Product::Platform)
@@ -505,7 +579,9 @@ impl World {
 
     /// A new UUID string.
     pub fn new_uuid(&mut self) -> String {
-        uuid::Builder::from_random_bytes(self.next_random().to_be_bytes()).into_uuid().to_string()
+        uuid::Builder::from_random_bytes(self.next_random().to_be_bytes())
+            .into_uuid()
+            .to_string()
     }
 
     /// A new Atlassian account id in the modern `712020:<uuid>` form.
@@ -516,7 +592,10 @@ impl World {
     /// A new portal-only customer id `qm:<uuid>:<hex>`.
     pub fn new_customer_id(&mut self) -> String {
         let tail = self.next_random() as u64;
-        format!("qm:{}:{tail:023x}", self.new_uuid()).chars().take(64).collect()
+        format!("qm:{}:{tail:023x}", self.new_uuid())
+            .chars()
+            .take(64)
+            .collect()
     }
 
     /// A new Statuspage-style id: 12 lower-case alphanumerics.
@@ -553,7 +632,10 @@ impl World {
         let id = self.new_uuid();
         let actor = {
             let a = self.account(actor);
-            EventActor { id: a.id.clone(), name: a.name.clone() }
+            EventActor {
+                id: a.id.clone(),
+                name: a.name.clone(),
+            }
         };
         let container = if container.is_empty() {
             vec![(self.org.id.clone(), "orgs".to_owned())]
@@ -581,8 +663,9 @@ impl World {
             return;
         }
         let now = Instant::now();
-        let (due, later): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.deferred).into_iter().partition(|d| d.due <= now);
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.deferred)
+            .into_iter()
+            .partition(|d| d.due <= now);
         self.deferred = later;
         for d in due {
             match d.change {

@@ -115,9 +115,12 @@ impl Product {
                 Role::Stakeholder,
                 Role::UserAccessAdmin,
             ],
-            Product::JiraProductDiscovery => {
-                &[Role::User, Role::Admin, Role::Contributor, Role::UserAccessAdmin]
-            }
+            Product::JiraProductDiscovery => &[
+                Role::User,
+                Role::Admin,
+                Role::Contributor,
+                Role::UserAccessAdmin,
+            ],
             Product::Confluence => &[Role::User, Role::Admin, Role::Guest, Role::UserAccessAdmin],
             Product::Statuspage => &[Role::User, Role::Admin],
             Product::Platform => &[Role::SiteAdmin],

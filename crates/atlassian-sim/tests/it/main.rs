@@ -3,14 +3,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-mod org_users;
-mod control;
-mod faults;
-mod org_groups;
-mod org_meta;
 mod confluence;
-mod statuspage;
-mod user_management;
+mod control;
+mod cross_family;
+mod faults;
 mod jira;
 mod jsm;
+mod org_groups;
+mod org_meta;
+mod org_users;
+mod program;
+mod routes;
+mod statuspage;
+mod support;
+mod user_management;

@@ -104,7 +104,11 @@ impl TestEnv {
             violations.is_empty(),
             "{} exchange(s) do not conform to the official spec:\n{}",
             violations.len(),
-            violations.iter().map(|v| format!("  - {v}")).collect::<Vec<_>>().join("\n")
+            violations
+                .iter()
+                .map(|v| format!("  - {v}"))
+                .collect::<Vec<_>>()
+                .join("\n")
         );
     }
 }
