@@ -1,0 +1,5 @@
+//! One handler per API family, reached from [`Client`](crate::Client):
+//! `client.org()`, `client.user_management()`, `client.jira(site)`, `client.jsm(site)`,
+//! `client.confluence(site)`, `client.statuspage()`.
+
+pub mod org;
