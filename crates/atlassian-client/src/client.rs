@@ -1,16 +1,31 @@
 //! The [`Client`], its builder, and the one send path every operation goes through: pacing
 //! per scope, retries with backoff that honour `Retry-After`, tracing and metrics, error
 //! parsing, and decoding that names the JSON path of a bad value.
+//!
+//! What it reports, through `tracing` and the `metrics` facade:
+//!
+//! | name | kind | labels |
+//! |---|---|---|
+//! | span `atlassian.request` (DEBUG), one per attempt | span | `family`, `method`, `route`, `attempt`, `backoff_ms`, `wait_ms`, `status` or `error` |
+//! | `atlassian_client_requests_total` | counter | `family`, `route`, `status` (HTTP status, or `error` when no answer came) |
+//! | `atlassian_client_request_duration_seconds` | histogram | `family`, `route`, `status` |
+//! | `atlassian_client_retries_total` | counter | `family`, `route`, `reason` (status, `timeout`, `interrupted`, `connect`) |
+//! | `atlassian_client_retry_wait_seconds` | histogram | `family`, `route` |
+//! | `atlassian_client_rate_limit_wait_seconds` | histogram | `scope`, `family`, `route` |
+//!
+//! `route` is always the route template (`/v2/orgs/{orgId}/users/invite`), never a concrete
+//! path, so label sets stay bounded and carry no ids.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use backon::BackoffBuilder;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
+use tokio::time::Instant;
 use tracing::Instrument;
 use url::Url;
 
@@ -242,6 +257,13 @@ impl Client {
     }
 
     /// The one send path: pacing, retries, tracing, metrics and error parsing.
+    ///
+    /// Each attempt runs in an `atlassian.request` span (`family`, `method`, `route`,
+    /// `attempt`, `backoff_ms`: the sleep before it, `wait_ms`: the time it waited for the
+    /// scope's limiter, then `status` or `error`). A `Retry-After` (or `X-RateLimit-Reset`) is
+    /// honoured to the letter: the next attempt starts no earlier, and the whole scope pauses
+    /// with it; one above [`RetryPolicy::max_retry_after`] fails at once with the wait in the
+    /// error.
     pub(crate) async fn send(&self, call: Call) -> Result<Response> {
         let limiter = self.limiter(&call.scope)?;
         let policy = &self.inner.retry;
@@ -253,6 +275,7 @@ impl Client {
             .build();
         let start = Instant::now();
         let mut attempt: u32 = 0;
+        let mut pending = Duration::ZERO;
         loop {
             attempt += 1;
             let span = tracing::debug_span!(
@@ -261,10 +284,19 @@ impl Client {
                 method = %call.method,
                 route = call.route,
                 attempt,
-                status = tracing::field::Empty,
+                backoff_ms = pending.as_millis() as u64,
                 wait_ms = tracing::field::Empty,
+                status = tracing::field::Empty,
+                error = tracing::field::Empty,
             );
-            let outcome = self.attempt(&call, &limiter).instrument(span).await;
+            let outcome = async {
+                if !pending.is_zero() {
+                    tokio::time::sleep(pending).await;
+                }
+                self.attempt(&call, &limiter).await
+            }
+            .instrument(span.clone())
+            .await;
             let err = match outcome {
                 Ok(response) => {
                     limiter.on_success();
@@ -272,16 +304,25 @@ impl Client {
                 }
                 Err(err) => err,
             };
+            span.record("error", tracing::field::display(error_label(&err)));
+            let asked = err.retry_after();
             if err.is_rate_limited() {
-                limiter.on_throttled(err.retry_after());
+                // A pause longer than we would honour is not imposed on the other callers of
+                // the scope: each fails at once instead of hanging.
+                limiter.on_throttled(asked.filter(|wait| *wait <= policy.max_retry_after));
             }
             if !self.may_retry(&call, &err) {
                 return Err(err);
             }
-            let wait = match err.retry_after() {
+            let wait = match asked {
                 Some(wait) if wait > policy.max_retry_after => return Err(err),
-                Some(wait) => wait,
-                None => backoff.next().unwrap_or(policy.max_backoff),
+                Some(wait) if !wait.is_zero() => wait,
+                // No wait given, or "retry now" (a reset already past, e.g. clock skew): back
+                // off. Jitter may add up to the delay itself: keep the documented ceiling.
+                _ => backoff
+                    .next()
+                    .unwrap_or(policy.max_backoff)
+                    .min(policy.max_backoff),
             };
             let elapsed = start.elapsed();
             if attempt >= policy.max_attempts || elapsed + wait > policy.max_elapsed {
@@ -291,10 +332,18 @@ impl Client {
                     last: Box::new(err),
                 });
             }
-            metrics::counter!("atlassian_client_retries_total", "family" => call.family.name(), "route" => call.route)
-                .increment(1);
-            tracing::debug!(family = call.family.name(), route = call.route, attempt, ?wait, error = %err, "retrying");
-            tokio::time::sleep(wait).await;
+            let family = call.family.name();
+            metrics::counter!(
+                "atlassian_client_retries_total",
+                "family" => family,
+                "route" => call.route,
+                "reason" => error_label(&err)
+            )
+            .increment(1);
+            metrics::histogram!("atlassian_client_retry_wait_seconds", "family" => family, "route" => call.route)
+                .record(wait.as_secs_f64());
+            tracing::debug!(family, route = call.route, attempt, backoff_ms = wait.as_millis() as u64, error = %err, "retrying");
+            pending = wait;
         }
     }
 
@@ -321,8 +370,13 @@ impl Client {
         let slot = limiter.acquire().await;
         let span = tracing::Span::current();
         span.record("wait_ms", slot.waited.as_millis() as u64);
-        metrics::histogram!("atlassian_client_rate_limit_wait_seconds", "scope" => limiter.label().to_owned())
-            .record(slot.waited.as_secs_f64());
+        metrics::histogram!(
+            "atlassian_client_rate_limit_wait_seconds",
+            "scope" => limiter.label().to_owned(),
+            "family" => call.family.name(),
+            "route" => call.route
+        )
+        .record(slot.waited.as_secs_f64());
         let mut request = self
             .inner
             .http
@@ -350,12 +404,12 @@ impl Client {
             }
         };
         let status = response.status();
+        span.record("status", status.as_u16());
         let headers = response.headers().clone();
         let body = response.bytes().await.map_err(|e| {
             record_metrics(call, "error", sent.elapsed());
             transport(e)
         })?;
-        span.record("status", status.as_u16());
         record_metrics(call, status.as_str(), sent.elapsed());
         if status.is_success() {
             return Ok(Response {
@@ -379,7 +433,7 @@ impl Client {
             message: message
                 .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned()),
             retry_after,
-            details,
+            details: details.map(Box::new),
         })
     }
 }
@@ -399,6 +453,8 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// Counts one attempt (`status` is the HTTP status, or `error` when none came back) and records
+/// its latency.
 fn record_metrics(call: &Call, status: &str, latency: Duration) {
     metrics::counter!(
         "atlassian_client_requests_total",
@@ -407,8 +463,32 @@ fn record_metrics(call: &Call, status: &str, latency: Duration) {
         "status" => status.to_owned()
     )
     .increment(1);
-    metrics::histogram!("atlassian_client_request_duration_seconds", "family" => call.family.name(), "route" => call.route)
-        .record(latency.as_secs_f64());
+    metrics::histogram!(
+        "atlassian_client_request_duration_seconds",
+        "family" => call.family.name(),
+        "route" => call.route,
+        "status" => status.to_owned()
+    )
+    .record(latency.as_secs_f64());
+}
+
+/// A short label of a failure for spans and metrics: the HTTP status, or what went wrong.
+fn error_label(err: &Error) -> String {
+    match err {
+        Error::Api { status, .. } => status.as_str().to_owned(),
+        Error::Transport { kind, .. } => match kind {
+            TransportKind::Connect => "connect",
+            TransportKind::Timeout => "timeout",
+            TransportKind::Interrupted => "interrupted",
+            TransportKind::Other => "transport",
+        }
+        .to_owned(),
+        Error::Decode { .. } => "decode".to_owned(),
+        Error::RepeatedCursor { .. } => "repeated-cursor".to_owned(),
+        Error::RetriesExhausted { last, .. } => error_label(last),
+        Error::Config(_) => "config".to_owned(),
+        Error::InvalidInput(_) => "invalid-input".to_owned(),
+    }
 }
 
 fn transport_error(call: &Call, e: &reqwest::Error) -> Error {
@@ -524,6 +604,7 @@ pub(crate) enum CallBody {
     /// JSON.
     Json(serde_json::Value),
     /// `application/x-www-form-urlencoded`.
+    #[allow(dead_code)] // part of the `Call` API; no operation sends a form yet
     Form(Vec<(String, String)>),
 }
 
@@ -595,6 +676,7 @@ impl Call {
     }
 
     /// Sets a form body.
+    #[allow(dead_code)] // part of the `Call` API; no operation sends a form yet
     pub(crate) fn form(mut self, pairs: Vec<(String, String)>) -> Call {
         self.body = Some(CallBody::Form(pairs));
         self

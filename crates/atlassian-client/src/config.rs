@@ -58,6 +58,29 @@ impl std::fmt::Debug for SiteConfig {
     }
 }
 
+impl std::fmt::Debug for SiteAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SiteAuth::Basic {
+                base_url, email, ..
+            } => f
+                .debug_struct("Basic")
+                .field("base_url", &base_url.as_str())
+                .field("email", email)
+                .field("token", &"[REDACTED]")
+                .finish(),
+            SiteAuth::Gateway {
+                api_url, cloud_id, ..
+            } => f
+                .debug_struct("Gateway")
+                .field("api_url", &api_url.as_str())
+                .field("cloud_id", cloud_id)
+                .field("token", &"[REDACTED]")
+                .finish(),
+        }
+    }
+}
+
 /// Statuspage credentials.
 #[derive(Clone)]
 pub struct StatuspageConfig {

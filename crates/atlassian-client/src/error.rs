@@ -16,7 +16,11 @@ use crate::family::Family;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Atlassian answered with an error status.
-    #[error("{family} {method} {route} failed with {status}{}: {message}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    #[error(
+        "{family} {method} {route} failed with {status}{}: {message}{}",
+        code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default(),
+        retry_after.map(|w| format!(" (retry after {w:?})")).unwrap_or_default()
+    )]
     Api {
         /// Which API.
         family: Family,
@@ -33,7 +37,8 @@ pub enum Error {
         /// How long Atlassian asked us to wait (`Retry-After` or `X-RateLimit-Reset`).
         retry_after: Option<Duration>,
         /// Field errors (Jira `errors` map) or other structured detail, when present.
-        details: Option<Value>,
+        /// (Boxed: keeps [`Error`] small, so every `Result` of the crate stays cheap to move.)
+        details: Option<Box<Value>>,
     },
     /// The request did not complete: connection refused or reset, timeout, or a truncated body.
     #[error("{family} {method} {route}: {kind}: {message}")]
@@ -133,9 +138,14 @@ impl Error {
         }
     }
 
-    /// Whether Atlassian throttled the request (429 or 420): it was not processed.
+    /// Whether Atlassian throttled the request (429 or 420): it was not processed (also
+    /// through [`Error::RetriesExhausted`]).
     pub fn is_rate_limited(&self) -> bool {
-        matches!(self, Error::Api { status, .. } if is_throttle_status(*status))
+        match self {
+            Error::Api { status, .. } => is_throttle_status(*status),
+            Error::RetriesExhausted { last, .. } => last.is_rate_limited(),
+            _ => false,
+        }
     }
 
     /// The HTTP status, for API errors (also through [`Error::RetriesExhausted`]).

@@ -12,10 +12,11 @@ use std::hash::{Hash, Hasher};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 
 use crate::config::Rate;
 
@@ -94,18 +95,25 @@ impl ScopeLimiter {
                 Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
             }
         };
-        let pause = *self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(until) = pause {
-            let now = Instant::now();
-            if until > now {
-                tokio::time::sleep(until - now).await;
-            }
+        while let Some(left) = self.pause_left() {
+            tokio::time::sleep(left).await;
         }
         self.rate.until_ready().await;
+        // A throttle may have come back while we waited for pacing: honour it too.
+        while let Some(left) = self.pause_left() {
+            tokio::time::sleep(left).await;
+        }
         Slot {
             _permit: permit,
             waited: start.elapsed(),
         }
+    }
+
+    /// How long the scope is still paused by a throttled answer, if it is.
+    fn pause_left(&self) -> Option<Duration> {
+        let until = (*self.paused_until.lock().unwrap_or_else(|e| e.into_inner()))?;
+        let left = until.saturating_duration_since(Instant::now());
+        (!left.is_zero()).then_some(left)
     }
 
     /// Records a success: after a run of them the concurrency limit grows by one.
@@ -223,7 +231,7 @@ mod tests {
             2,
         );
         limiter.on_throttled(Some(Duration::from_secs(3)));
-        let start = tokio::time::Instant::now();
+        let start = Instant::now();
         let _slot = limiter.acquire().await;
         assert!(start.elapsed() >= Duration::from_secs(3));
     }

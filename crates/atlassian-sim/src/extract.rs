@@ -4,6 +4,7 @@
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
+use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -30,26 +31,42 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
         let family = family_of(req.extensions());
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
-            .await
-            .map_err(|_| ApiError::too_large(family))?;
-        if !content_type.starts_with("application/json") && !content_type.contains("+json") {
-            // Atlassian answers 415 when the body is not declared as JSON.
-            return Err(ApiError::new(
-                family,
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported.media.type",
-                "Send the body as JSON with the header Content-Type: application/json.",
-            ));
+        let (content_type, bytes) = read_body(req, family).await?;
+        if !is_json(&content_type) {
+            return Err(unsupported_media_type(family));
         }
         parse_json(family, &bytes).map(Body)
     }
+}
+
+/// Reads a request's lower-cased `Content-Type` (empty when absent) and its body. A body larger
+/// than [`MAX_BODY_BYTES`] gives the family's 413.
+pub async fn read_body(req: Request, family: Family) -> Result<(String, Bytes), ApiError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::too_large(family))?;
+    Ok((content_type, bytes))
+}
+
+/// Whether a lower-cased content type (as [`read_body`] gives it) declares JSON.
+pub fn is_json(content_type: &str) -> bool {
+    content_type.starts_with("application/json") || content_type.contains("+json")
+}
+
+/// The family's 415 for a body not declared as JSON (Atlassian answers 415 then).
+pub fn unsupported_media_type(family: Family) -> ApiError {
+    ApiError::new(
+        family,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported.media.type",
+        "Send the body as JSON with the header Content-Type: application/json.",
+    )
 }
 
 /// Parses a JSON body, mapping errors to the family's 400 with the JSON path of the problem.

@@ -1887,6 +1887,26 @@ impl Gen {
 
     // ---- groups ---------------------------------------------------------------------------
 
+    /// Adds the default group of `role` (which it also grants) in `directory`.
+    fn add_default_group(
+        &mut self,
+        name: &str,
+        description: &str,
+        directory: DirIx,
+        role: (ResourceIx, Role),
+        protected: bool,
+    ) -> GroupIx {
+        self.add_group(NewGroup {
+            name,
+            description,
+            directory,
+            external: false,
+            default_for: Some(role),
+            protected,
+            roles: &[role],
+        })
+    }
+
     fn add_group(&mut self, g: NewGroup<'_>) -> GroupIx {
         let id = self.w.new_uuid();
         self.group_names.insert(g.name.to_owned());
@@ -1954,15 +1974,7 @@ impl Gen {
             ];
             for (p, name, description) in defaults {
                 let role = (res[p], Role::User);
-                let gx = self.add_group(NewGroup {
-                    name: &name,
-                    description,
-                    directory: dir,
-                    external: false,
-                    default_for: Some(role),
-                    protected: false,
-                    roles: &[role],
-                });
+                let gx = self.add_default_group(&name, description, dir, role, false);
                 self.site_groups[s].defaults[p] = Some(gx);
             }
             for (p, name, description) in [
@@ -1978,15 +1990,7 @@ impl Gen {
                 ),
             ] {
                 let role = (res[p], Role::Admin);
-                let gx = self.add_group(NewGroup {
-                    name: &name,
-                    description,
-                    directory: dir,
-                    external: false,
-                    default_for: Some(role),
-                    protected: false,
-                    roles: &[role],
-                });
+                let gx = self.add_default_group(&name, description, dir, role, false);
                 if p == P_JSW {
                     self.site_groups[s].jira_admins = Some(gx);
                 } else {
@@ -1995,15 +1999,13 @@ impl Gen {
             }
         }
         let sp = (self.statuspage_rx, Role::User);
-        self.statuspage_users = self.add_group(NewGroup {
-            name: "statuspage-users",
-            description: "Grants access to Statuspage",
-            directory: 0,
-            external: false,
-            default_for: Some(sp),
-            protected: false,
-            roles: &[sp],
-        });
+        self.statuspage_users = self.add_default_group(
+            "statuspage-users",
+            "Grants access to Statuspage",
+            0,
+            sp,
+            false,
+        );
         if centralized {
             let roles: Vec<(ResourceIx, Role)> = self
                 .site_res
@@ -2026,15 +2028,8 @@ impl Gen {
             for (s, site) in SITE_NAMES.iter().enumerate().take(self.n_sites) {
                 let role = (self.site_res[s][P_PLATFORM], Role::SiteAdmin);
                 let description = format!("Site administrators of {site}");
-                let gx = self.add_group(NewGroup {
-                    name: "site-admins",
-                    description: &description,
-                    directory: s as DirIx,
-                    external: false,
-                    default_for: Some(role),
-                    protected: true,
-                    roles: &[role],
-                });
+                let gx =
+                    self.add_default_group("site-admins", &description, s as DirIx, role, true);
                 self.site_groups[s].site_admins = Some(gx);
             }
         }
@@ -2390,6 +2385,38 @@ impl Gen {
         out
     }
 
+    /// Makes up to `k` of the candidates (people indexes, in order) admins of `rx`: under
+    /// centralized user management the first by a direct role, the others (all, otherwise)
+    /// through `group`. Returns the new admins in order.
+    fn appoint_admins(
+        &mut self,
+        cands: Vec<usize>,
+        k: usize,
+        rx: ResourceIx,
+        centralized: bool,
+        group: Option<GroupIx>,
+    ) -> Vec<AccountIx> {
+        let mut made = vec![];
+        for i in cands {
+            if made.len() >= k {
+                break;
+            }
+            let ax = self.people[i].ax;
+            if !self.usable(ax, rx) {
+                continue;
+            }
+            let ok = match (centralized && made.is_empty(), group) {
+                (true, _) => self.grant(ax, rx, Role::Admin),
+                (false, Some(gx)) => self.join(gx, ax),
+                (false, None) => false,
+            };
+            if ok {
+                made.push(ax);
+            }
+        }
+        made
+    }
+
     fn admins(&mut self) {
         let centralized = self.mode == Mode::Centralized;
         for s in 0..self.n_sites {
@@ -2401,51 +2428,27 @@ impl Gen {
                 p.class == Class::Employee
                     && (p.dept == Some(D_IT) || (p.manager && p.dept == Some(D_ENGINEERING)))
             });
-            let k = 2 + pop / 1_000;
-            let mut made = 0;
-            for i in cands {
-                if made >= k {
-                    break;
-                }
-                let ax = self.people[i].ax;
-                if !self.usable(ax, res[P_JSW]) {
-                    continue;
-                }
-                let ok = match (centralized && made == 0, sg.jira_admins) {
-                    (true, _) => self.grant(ax, res[P_JSW], Role::Admin),
-                    (false, Some(gx)) => self.join(gx, ax),
-                    (false, None) => false,
-                };
-                if ok {
-                    made += 1;
-                    self.jira_admins[s].push(ax);
-                }
-            }
+            let made = self.appoint_admins(
+                cands,
+                2 + pop / 1_000,
+                res[P_JSW],
+                centralized,
+                sg.jira_admins,
+            );
+            self.jira_admins[s].extend(made);
             // Confluence admins: IT and People managers.
             let cands = self.candidates(s, |p| {
                 p.class == Class::Employee
                     && (p.dept == Some(D_IT) || (p.manager && p.dept == Some(7)))
             });
-            let k = 2 + pop / 1_500;
-            let mut made = 0;
-            for i in cands {
-                if made >= k {
-                    break;
-                }
-                let ax = self.people[i].ax;
-                if !self.usable(ax, res[P_CONF]) {
-                    continue;
-                }
-                let ok = match (centralized && made == 0, sg.confluence_admins) {
-                    (true, _) => self.grant(ax, res[P_CONF], Role::Admin),
-                    (false, Some(gx)) => self.join(gx, ax),
-                    (false, None) => false,
-                };
-                if ok {
-                    made += 1;
-                    self.confluence_admins[s].push(ax);
-                }
-            }
+            let made = self.appoint_admins(
+                cands,
+                2 + pop / 1_500,
+                res[P_CONF],
+                centralized,
+                sg.confluence_admins,
+            );
+            self.confluence_admins[s].extend(made);
             // Site admins: IT. Direct roles under centralized user management (plus one legacy
             // member of the site-admins group on the first site); the group otherwise.
             let cands = self.candidates(s, |p| p.class == Class::Employee && p.dept == Some(D_IT));

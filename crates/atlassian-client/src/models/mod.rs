@@ -60,9 +60,12 @@ macro_rules! string_enum {
     };
 }
 
-pub(crate) use string_enum;
-
+pub mod confluence;
+pub mod jira;
+pub mod jsm;
 pub mod org;
+pub mod statuspage;
+pub mod user_management;
 
 string_enum! {
     /// A canonical Atlassian role id.

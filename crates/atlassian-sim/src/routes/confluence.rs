@@ -17,7 +17,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::Table;
+use super::site::{
+    account_site_groups, check_site_admin, enc, site_base, site_group, start_offset,
+};
+use super::{Table, respond, split_list, ts};
 use crate::app::AppState;
 use crate::auth::SiteCaller;
 use crate::error::{ApiError, ApiResult};
@@ -88,21 +91,9 @@ pub fn tables() -> Vec<Table> {
 
 // ---- shared helpers --------------------------------------------------------------------------
 
-fn ok(status: StatusCode, body: Value) -> Response {
-    (status, axum::Json(body)).into_response()
-}
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 /// `https://<site>.atlassian.net/wiki` as the simulator serves it.
 fn wiki_base(app: &AppState, w: &World, site: SiteIx) -> String {
-    format!("{}/wiki", app.site_url(&w.site(site).name))
+    format!("{}/wiki", site_base(app, w, site))
 }
 
 /// The account with `id` if Confluence on `site` can see it (directory members and apps;
@@ -121,13 +112,6 @@ fn visible_on_site(w: &World, site: SiteIx, ax: AccountIx) -> bool {
     }
 }
 
-/// The live group with `id` in the site's directory.
-fn site_group(w: &World, site: SiteIx, id: &str) -> Option<GroupIx> {
-    w.group_ix(id)
-        .ok()
-        .filter(|gx| w.group(*gx).directory == w.directory_of_site(site))
-}
-
 /// The site's live groups, alphabetical (case-insensitive), as Confluence lists them.
 fn site_groups(w: &World, site: SiteIx) -> Vec<GroupIx> {
     let dir = w.directory_of_site(site);
@@ -144,6 +128,16 @@ fn sort_groups(w: &World, groups: &mut [GroupIx]) {
     groups.sort_by_cached_key(|gx| (w.group(*gx).name.to_lowercase(), w.group(*gx).id.clone()));
 }
 
+/// Sorts accounts by display name (case-insensitive), then id, as Confluence lists people.
+fn sort_accounts(w: &World, accounts: &mut [AccountIx]) {
+    accounts.sort_by_cached_key(|ax| {
+        (
+            w.account(*ax).name.to_lowercase(),
+            w.account(*ax).id.clone(),
+        )
+    });
+}
+
 /// Whether the account is a Confluence guest (`atlassian/guest`) on the site: the v1
 /// `isExternalCollaborator` and v2 `isExternalCollaborator` flag.
 fn is_guest(w: &World, site: SiteIx, ax: AccountIx) -> bool {
@@ -152,18 +146,32 @@ fn is_guest(w: &World, site: SiteIx, ax: AccountIx) -> bool {
 }
 
 fn require_site_admin(w: &World, caller: &SiteCaller) -> Result<(), ApiError> {
-    if w.is_site_admin(caller.actor, caller.site) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            V1,
-            "Only site admins can change groups.",
-        ))
-    }
+    check_site_admin(w, caller, || {
+        ApiError::forbidden(V1, "Only site admins can change groups.")
+    })
 }
 
 fn missing(family: Family, name: &str) -> ApiError {
     ApiError::bad_request(family, format!("The query parameter '{name}' is required."))
+}
+
+/// The value of the required v1 query parameter `name`; absent or empty is a 400.
+fn required(value: Option<String>, name: &str) -> Result<String, ApiError> {
+    value
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| missing(V1, name))
+}
+
+/// The account with `id` if Confluence on `site` can see it; otherwise the v1 404.
+fn v1_site_user(w: &World, site: SiteIx, id: &str) -> Result<AccountIx, ApiError> {
+    site_user(w, site, id)
+        .ok_or_else(|| ApiError::not_found(V1, format!("No user with accountId {id} exists.")))
+}
+
+/// The live group with `id` in the site's directory; otherwise the v1 404.
+fn v1_site_group(w: &World, site: SiteIx, id: &str) -> Result<GroupIx, ApiError> {
+    site_group(w, site, id)
+        .ok_or_else(|| ApiError::not_found(V1, format!("No group with id {id} exists.")))
 }
 
 fn avatar() -> Value {
@@ -222,10 +230,6 @@ struct V1Paging {
     should_return_total_size: Option<bool>,
 }
 
-fn v1_start(start: Option<i64>) -> usize {
-    start.unwrap_or(0).max(0) as usize
-}
-
 /// One v1 page: `{results,start,limit,size,_links:{base,context,self,next?}}`; `next` is
 /// relative to `/wiki` and repeats `query` (already encoded `k=v` pairs).
 struct V1Page<'a> {
@@ -234,19 +238,24 @@ struct V1Page<'a> {
     query: Vec<String>,
     start: usize,
     limit: usize,
-    total: usize,
     total_size: bool,
 }
 
 impl V1Page<'_> {
-    fn render(&self, results: Vec<Value>) -> Value {
+    /// The page of `items` this request asks for, each item rendered by `item`.
+    fn render<T>(&self, items: &[T], item: impl FnMut(&T) -> Value) -> Value {
+        let total = items.len();
+        let results: Vec<Value> = items[window(total, self.start, self.limit)]
+            .iter()
+            .map(item)
+            .collect();
         let size = results.len();
         let mut links = json!({
             "base": self.base,
             "context": "/wiki",
             "self": format!("{}{}", self.base, self.path),
         });
-        if self.start + size < self.total && size > 0 {
+        if self.start + size < total && size > 0 {
             let mut q = self.query.clone();
             q.push(format!("limit={}", self.limit));
             q.push(format!("start={}", self.start + size));
@@ -260,7 +269,7 @@ impl V1Page<'_> {
             "_links": links,
         });
         if self.total_size {
-            body["totalSize"] = json!(self.total);
+            body["totalSize"] = json!(total);
         }
         body
     }
@@ -298,7 +307,7 @@ async fn list_groups(
         }
     };
     let limit = clamp_limit(q.limit, V1_MAX, V1_MAX);
-    let start = v1_start(q.start);
+    let start = start_offset(q.start);
     let body = app.read(|w| {
         let base = wiki_base(&app, w, caller.site);
         let mut groups = site_groups(w, caller.site);
@@ -311,11 +320,6 @@ async fn list_groups(
                 })
             });
         }
-        let range = window(groups.len(), start, limit);
-        let results = groups[range]
-            .iter()
-            .map(|gx| v1_group(&base, w, *gx))
-            .collect();
         let query = q
             .access_type
             .iter()
@@ -327,12 +331,11 @@ async fn list_groups(
             query,
             start,
             limit,
-            total: groups.len(),
             total_size: q.should_return_total_size.unwrap_or(false),
         }
-        .render(results)
+        .render(&groups, |gx| v1_group(&base, w, *gx))
     });
-    Ok(ok(StatusCode::OK, body))
+    Ok(respond(StatusCode::OK, body))
 }
 
 #[derive(Debug, Deserialize)]
@@ -354,7 +357,7 @@ async fn create_group(
             .map_err(|e| ApiError::from_model(V1, &e))?;
         Ok::<_, ApiError>(v1_group(&wiki_base(&app, w, caller.site), w, gx))
     })?;
-    Ok(ok(StatusCode::CREATED, body))
+    Ok(respond(StatusCode::CREATED, body))
 }
 
 #[derive(Debug, Deserialize)]
@@ -368,15 +371,12 @@ async fn get_group(
     Extension(caller): Extension<SiteCaller>,
     Params(q): Params<IdQuery>,
 ) -> ApiResult {
-    let id =
-        q.id.filter(|s| !s.is_empty())
-            .ok_or_else(|| missing(V1, "id"))?;
+    let id = required(q.id, "id")?;
     let body = app.read(|w| {
-        let gx = site_group(w, caller.site, &id)
-            .ok_or_else(|| ApiError::not_found(V1, format!("No group with id {id} exists.")))?;
+        let gx = v1_site_group(w, caller.site, &id)?;
         Ok::<_, ApiError>(v1_group(&wiki_base(&app, w, caller.site), w, gx))
     })?;
-    Ok(ok(StatusCode::OK, body))
+    Ok(respond(StatusCode::OK, body))
 }
 
 /// `DELETE /wiki/rest/api/group/by-id?id=` → 204. Site admins only; default, admin and
@@ -386,13 +386,10 @@ async fn delete_group(
     Extension(caller): Extension<SiteCaller>,
     Params(q): Params<IdQuery>,
 ) -> ApiResult {
-    let id =
-        q.id.filter(|s| !s.is_empty())
-            .ok_or_else(|| missing(V1, "id"))?;
+    let id = required(q.id, "id")?;
     app.write(|w| {
         require_site_admin(w, &caller)?;
-        let gx = site_group(w, caller.site, &id)
-            .ok_or_else(|| ApiError::not_found(V1, format!("No group with id {id} exists.")))?;
+        let gx = v1_site_group(w, caller.site, &id)?;
         w.delete_group(caller.actor, gx)
             .map_err(|e| ApiError::from_model(V1, &e))
     })?;
@@ -417,28 +414,22 @@ async fn group_picker(
     let query = q.query.clone().ok_or_else(|| missing(V1, "query"))?;
     let needle = query.trim().to_lowercase();
     let limit = clamp_limit(q.limit, V1_MAX, V1_MAX);
-    let start = v1_start(q.start);
+    let start = start_offset(q.start);
     let body = app.read(|w| {
         let base = wiki_base(&app, w, caller.site);
         let mut groups = site_groups(w, caller.site);
         groups.retain(|gx| w.group(*gx).name.to_lowercase().contains(&needle));
-        let range = window(groups.len(), start, limit);
-        let results = groups[range]
-            .iter()
-            .map(|gx| v1_group(&base, w, *gx))
-            .collect();
         V1Page {
             base: &base,
             path: "/rest/api/group/picker",
             query: vec![format!("query={}", enc(&query))],
             start,
             limit,
-            total: groups.len(),
             total_size: q.should_return_total_size.unwrap_or(false),
         }
-        .render(results)
+        .render(&groups, |gx| v1_group(&base, w, *gx))
     });
-    Ok(ok(StatusCode::OK, body))
+    Ok(respond(StatusCode::OK, body))
 }
 
 #[derive(Debug, Deserialize)]
@@ -461,11 +452,9 @@ async fn group_members(
         ));
     }
     let limit = clamp_limit(q.limit, V1_MAX, V1_MAX);
-    let start = v1_start(q.start);
+    let start = start_offset(q.start);
     let body = app.read(|w| {
-        let gx = site_group(w, caller.site, &p.group_id).ok_or_else(|| {
-            ApiError::not_found(V1, format!("No group with id {} exists.", p.group_id))
-        })?;
+        let gx = v1_site_group(w, caller.site, &p.group_id)?;
         let base = wiki_base(&app, w, caller.site);
         let mut members: Vec<AccountIx> = w
             .group(gx)
@@ -474,17 +463,7 @@ async fn group_members(
             .copied()
             .filter(|ax| w.account(*ax).kind != AccountType::Customer)
             .collect();
-        members.sort_by_cached_key(|ax| {
-            (
-                w.account(*ax).name.to_lowercase(),
-                w.account(*ax).id.clone(),
-            )
-        });
-        let range = window(members.len(), start, limit);
-        let results = members[range]
-            .iter()
-            .map(|ax| v1_user(&base, w, caller.site, *ax))
-            .collect();
+        sort_accounts(w, &mut members);
         let path = format!("/rest/api/group/{}/membersByGroupId", enc(&p.group_id));
         Ok::<_, ApiError>(
             V1Page {
@@ -493,13 +472,12 @@ async fn group_members(
                 query: vec![],
                 start,
                 limit,
-                total: members.len(),
                 total_size: q.should_return_total_size.unwrap_or(false),
             }
-            .render(results),
+            .render(&members, |ax| v1_user(&base, w, caller.site, *ax)),
         )
     })?;
-    Ok(ok(StatusCode::OK, body))
+    Ok(respond(StatusCode::OK, body))
 }
 
 #[derive(Debug, Deserialize)]
@@ -523,15 +501,10 @@ async fn add_group_member(
     Params(q): Params<GroupIdQuery>,
     Body(body): Body<AccountIdBody>,
 ) -> ApiResult {
-    let group_id = q
-        .group_id
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| missing(V1, "groupId"))?;
+    let group_id = required(q.group_id, "groupId")?;
     app.write(|w| {
         require_site_admin(w, &caller)?;
-        let gx = site_group(w, caller.site, &group_id).ok_or_else(|| {
-            ApiError::not_found(V1, format!("No group with id {group_id} exists."))
-        })?;
+        let gx = v1_site_group(w, caller.site, &group_id)?;
         let ax = site_user(w, caller.site, &body.account_id).ok_or_else(|| {
             ApiError::bad_request(
                 V1,
@@ -551,22 +524,12 @@ async fn remove_group_member(
     Extension(caller): Extension<SiteCaller>,
     Params(q): Params<GroupIdQuery>,
 ) -> ApiResult {
-    let group_id = q
-        .group_id
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| missing(V1, "groupId"))?;
-    let account_id = q
-        .account_id
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| missing(V1, "accountId"))?;
+    let group_id = required(q.group_id, "groupId")?;
+    let account_id = required(q.account_id, "accountId")?;
     app.write(|w| {
         require_site_admin(w, &caller)?;
-        let gx = site_group(w, caller.site, &group_id).ok_or_else(|| {
-            ApiError::not_found(V1, format!("No group with id {group_id} exists."))
-        })?;
-        let ax = site_user(w, caller.site, &account_id).ok_or_else(|| {
-            ApiError::not_found(V1, format!("No user with accountId {account_id} exists."))
-        })?;
+        let gx = v1_site_group(w, caller.site, &group_id)?;
+        let ax = v1_site_user(w, caller.site, &account_id)?;
         w.remove_member(caller.actor, gx, ax)
             .map_err(|e| ApiError::from_model(V1, &e))
     })?;
@@ -591,14 +554,9 @@ async fn get_user(
     Extension(caller): Extension<SiteCaller>,
     Params(q): Params<AccountQuery>,
 ) -> ApiResult {
-    let id = q
-        .account_id
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| missing(V1, "accountId"))?;
+    let id = required(q.account_id, "accountId")?;
     let body = app.read(|w| {
-        let ax = site_user(w, caller.site, &id).ok_or_else(|| {
-            ApiError::not_found(V1, format!("No user with accountId {id} exists."))
-        })?;
+        let ax = v1_site_user(w, caller.site, &id)?;
         Ok::<_, ApiError>(v1_user(
             &wiki_base(&app, w, caller.site),
             w,
@@ -606,7 +564,7 @@ async fn get_user(
             ax,
         ))
     })?;
-    Ok(ok(StatusCode::OK, body))
+    Ok(respond(StatusCode::OK, body))
 }
 
 /// `GET /wiki/rest/api/user/current`: the account whose credentials were used.
@@ -622,7 +580,7 @@ async fn current_user(
             caller.actor,
         )
     });
-    Ok(ok(StatusCode::OK, body))
+    Ok(respond(StatusCode::OK, body))
 }
 
 /// `GET /wiki/rest/api/user/memberof?accountId=`: the user's groups on the site, alphabetical.
@@ -632,44 +590,26 @@ async fn member_of(
     Extension(caller): Extension<SiteCaller>,
     Params(q): Params<AccountQuery>,
 ) -> ApiResult {
-    let id = q
-        .account_id
-        .clone()
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| missing(V1, "accountId"))?;
+    let id = required(q.account_id.clone(), "accountId")?;
     let limit = clamp_limit(q.limit, V1_MAX, V1_MAX);
-    let start = v1_start(q.start);
+    let start = start_offset(q.start);
     let body = app.read(|w| {
         let base = wiki_base(&app, w, caller.site);
-        let dir = w.directory_of_site(caller.site);
-        let mut groups: Vec<GroupIx> = site_user(w, caller.site, &id)
-            .map(|ax| {
-                w.account(ax)
-                    .groups
-                    .iter()
-                    .copied()
-                    .filter(|gx| !w.group(*gx).deleted && w.group(*gx).directory == dir)
-                    .collect()
-            })
+        let mut groups = site_user(w, caller.site, &id)
+            .map(|ax| account_site_groups(w, caller.site, ax))
             .unwrap_or_default();
         sort_groups(w, &mut groups);
-        let range = window(groups.len(), start, limit);
-        let results = groups[range]
-            .iter()
-            .map(|gx| v1_group(&base, w, *gx))
-            .collect();
         V1Page {
             base: &base,
             path: "/rest/api/user/memberof",
             query: vec![format!("accountId={}", enc(&id))],
             start,
             limit,
-            total: groups.len(),
             total_size: q.should_return_total_size.unwrap_or(false),
         }
-        .render(results)
+        .render(&groups, |gx| v1_group(&base, w, *gx))
     });
-    Ok(ok(StatusCode::OK, body))
+    Ok(respond(StatusCode::OK, body))
 }
 
 #[derive(Debug, Deserialize)]
@@ -718,7 +658,7 @@ async fn bulk_users(
             "_links": {"base": base, "context": "/wiki", "self": format!("{base}/rest/api/user/bulk")},
         })
     });
-    Ok(ok(StatusCode::OK, body))
+    Ok(respond(StatusCode::OK, body))
 }
 
 #[derive(Debug, Deserialize)]
@@ -829,7 +769,7 @@ async fn search_users(
         }
     };
     let limit = clamp_limit(q.limit, SEARCH_DEFAULT, SEARCH_MAX);
-    let start = v1_start(q.start);
+    let start = start_offset(q.start);
     let body = app.read(|w| {
         let base = wiki_base(&app, w, caller.site);
         let rx = w.site_resource(caller.site, Product::Confluence);
@@ -853,30 +793,7 @@ async fn search_users(
                 })
                 .collect(),
         };
-        users.sort_by_cached_key(|ax| {
-            (
-                w.account(*ax).name.to_lowercase(),
-                w.account(*ax).id.clone(),
-            )
-        });
-        let range = window(users.len(), start, limit);
-        let results: Vec<Value> = users[range]
-            .iter()
-            .map(|ax| {
-                let a = w.account(*ax);
-                json!({
-                    "user": v1_user(&base, w, caller.site, *ax),
-                    "title": a.name,
-                    "excerpt": "",
-                    "url": format!("/people/{}", enc(&a.id)),
-                    "breadcrumbs": [],
-                    "entityType": "user",
-                    "iconCssClass": "aui-icon content-type-profile",
-                    "lastModified": ts(a.added_to_org),
-                    "score": 0.0,
-                })
-            })
-            .collect();
+        sort_accounts(w, &mut users);
         let mut query = vec![format!("cql={}", enc(&cql))];
         if let Some(f) = &q.site_permission_type_filter {
             query.push(format!("sitePermissionTypeFilter={}", enc(f)));
@@ -887,15 +804,27 @@ async fn search_users(
             query,
             start,
             limit,
-            total: users.len(),
             total_size: true,
         }
-        .render(results);
+        .render(&users, |ax| {
+            let a = w.account(*ax);
+            json!({
+                "user": v1_user(&base, w, caller.site, *ax),
+                "title": a.name,
+                "excerpt": "",
+                "url": format!("/people/{}", enc(&a.id)),
+                "breadcrumbs": [],
+                "entityType": "user",
+                "iconCssClass": "aui-icon content-type-profile",
+                "lastModified": ts(a.added_to_org),
+                "score": 0.0,
+            })
+        });
         body["cqlQuery"] = json!(cql);
         body["searchDuration"] = json!(1);
         body
     });
-    Ok(ok(StatusCode::OK, body))
+    Ok(respond(StatusCode::OK, body))
 }
 
 // ---- v1 space permissions --------------------------------------------------------------------
@@ -1006,7 +935,7 @@ async fn add_space_permission(
             "_links": {"base": base, "context": "/wiki"},
         }))
     })?;
-    Ok(ok(StatusCode::OK, out))
+    Ok(respond(StatusCode::OK, out))
 }
 
 /// `DELETE /wiki/rest/api/space/{spaceKey}/permission/{id}` → 204. 400 when it is the space's
@@ -1043,7 +972,7 @@ fn v2_page(base: &str, results: Vec<Value>, next: Option<String>) -> Response {
     if let Some(next) = next {
         links["next"] = json!(next);
     }
-    let mut response = ok(StatusCode::OK, json!({"results": results, "_links": links}));
+    let mut response = respond(StatusCode::OK, json!({"results": results, "_links": links}));
     if let Some(value) = link_header.and_then(|h| HeaderValue::from_str(&h).ok()) {
         response.headers_mut().insert(header::LINK, value);
     }
@@ -1096,15 +1025,6 @@ struct SpacesQuery {
     sort: Option<String>,
     cursor: Option<String>,
     limit: Option<i64>,
-}
-
-fn split_list(values: &[String]) -> Vec<String> {
-    values
-        .iter()
-        .flat_map(|v| v.split(','))
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect()
 }
 
 /// `GET /wiki/api/v2/spaces`: the site's spaces (filters `ids`, `keys`, `type`, `status`;
@@ -1231,7 +1151,7 @@ async fn get_space(
         body["_links"]["base"] = json!(wiki_base(&app, w, caller.site));
         Ok::<_, ApiError>(body)
     })?;
-    Ok(ok(StatusCode::OK, body))
+    Ok(respond(StatusCode::OK, body))
 }
 
 #[derive(Debug, Deserialize)]
@@ -1288,7 +1208,7 @@ async fn space_permissions(
 
 /// `GET /wiki/api/v2/space-role-mode`: the simulator models classic space permissions only.
 async fn space_role_mode() -> ApiResult {
-    Ok(ok(StatusCode::OK, json!({"mode": "PRE_ROLES"})))
+    Ok(respond(StatusCode::OK, json!({"mode": "PRE_ROLES"})))
 }
 
 #[derive(Debug, Deserialize)]
@@ -1334,7 +1254,7 @@ async fn users_bulk(
             .collect();
         json!({"results": results, "_links": {"base": wiki_base(&app, w, caller.site)}})
     });
-    Ok(ok(StatusCode::OK, out))
+    Ok(respond(StatusCode::OK, out))
 }
 
 #[derive(Debug, Deserialize)]
@@ -1387,7 +1307,7 @@ async fn check_access_by_email(
         }
         json!({"emailsWithoutAccess": without, "invalidEmails": invalid})
     });
-    Ok(ok(StatusCode::OK, out))
+    Ok(respond(StatusCode::OK, out))
 }
 
 /// `POST /wiki/api/v2/user/access/invite-by-email` `{emails}` (1–100) → 200. Asynchronous at

@@ -26,20 +26,21 @@
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::Table;
+use super::site::{Page, account_site_groups, check_site_admin, enc, page, site_base, site_group};
+use super::{Table, respond};
 use crate::app::AppState;
 use crate::auth::SiteCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Params};
 use crate::family::Family;
-use crate::paging::{clamp_limit, window};
+use crate::paging::window;
 use crate::state::jira_ops::JiraUserOutcome;
 use crate::state::{
-    AccountIx, Actor, GroupIx, ModelError, Product, ResourceIx, Role, SiteIx, World,
+    AccountIx, Actor, DirIx, GroupIx, ModelError, Product, ResourceIx, Role, SiteIx, World,
 };
 
 const F: Family = Family::Jira;
@@ -98,10 +99,6 @@ pub fn tables() -> Vec<Table> {
 
 // ---- helpers ------------------------------------------------------------------------------------
 
-fn respond(status: StatusCode, body: Value) -> Response {
-    (status, axum::Json(body)).into_response()
-}
-
 fn model(err: &ModelError) -> ApiError {
     ApiError::from_model(F, err)
 }
@@ -122,40 +119,16 @@ fn user_not_found() -> ApiError {
     missing("Specified user does not exist or you do not have required permissions")
 }
 
-/// Percent-encodes a query value.
-fn enc(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
-/// `https://<site>.atlassian.net` for the caller's site.
-fn site_base(app: &AppState, w: &World, site: SiteIx) -> String {
-    app.site_url(&w.site(site).name)
-}
-
 /// 403 unless the caller is a site admin of the addressed site.
 fn require_site_admin(app: &AppState, caller: &SiteCaller) -> ApiResult<()> {
-    if app.read(|w| w.is_site_admin(caller.actor, caller.site)) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            F,
-            "You must be a site administrator to perform this operation.",
-        ))
-    }
-}
-
-/// Offset and page size of a `startAt`/`maxResults` request.
-#[derive(Debug, Clone, Copy)]
-struct Page {
-    start: usize,
-    limit: usize,
-}
-
-fn page(start_at: Option<i64>, max_results: Option<i64>, default: usize, max: usize) -> Page {
-    Page {
-        start: start_at.unwrap_or(0).max(0) as usize,
-        limit: clamp_limit(max_results, default, max),
-    }
+    app.read(|w| {
+        check_site_admin(w, caller, || {
+            ApiError::forbidden(
+                F,
+                "You must be a site administrator to perform this operation.",
+            )
+        })
+    })
 }
 
 /// A `PageBean`: `self_url` is the request URL without `startAt`/`maxResults`.
@@ -227,10 +200,10 @@ impl Expand {
     }
 }
 
-/// A `User` as the list endpoints return it.
-fn user_json(w: &World, site: SiteIx, base: &str, ax: AccountIx) -> Value {
+/// The fields `User` and `UserDetails` share.
+fn user_base_json(w: &World, site: SiteIx, base: &str, ax: AccountIx) -> Value {
     let a = w.account(ax);
-    let mut user = json!({
+    json!({
         "self": user_self(base, &a.id),
         "accountId": a.id,
         "accountType": a.kind.as_str(),
@@ -238,8 +211,14 @@ fn user_json(w: &World, site: SiteIx, base: &str, ax: AccountIx) -> Value {
         "displayName": a.name,
         "active": w.active_on_site(ax, site),
         "timeZone": a.profile.time_zone,
-        "locale": a.locale,
-    });
+    })
+}
+
+/// A `User` as the list endpoints return it.
+fn user_json(w: &World, site: SiteIx, base: &str, ax: AccountIx) -> Value {
+    let a = w.account(ax);
+    let mut user = user_base_json(w, site, base, ax);
+    user["locale"] = json!(a.locale);
     if let Some(email) = &a.email {
         user["emailAddress"] = json!(email);
     }
@@ -283,17 +262,8 @@ fn full_user_json(w: &World, site: SiteIx, base: &str, ax: AccountIx, expand: Ex
 
 /// A `UserDetails` (group members, group user lists).
 fn user_details_json(w: &World, site: SiteIx, base: &str, ax: AccountIx) -> Value {
-    let a = w.account(ax);
-    let mut user = json!({
-        "self": user_self(base, &a.id),
-        "accountId": a.id,
-        "accountType": a.kind.as_str(),
-        "avatarUrls": avatar_urls(&a.name, &a.id),
-        "displayName": a.name,
-        "active": w.active_on_site(ax, site),
-        "timeZone": a.profile.time_zone,
-    });
-    if let Some(email) = &a.email {
+    let mut user = user_base_json(w, site, base, ax);
+    if let Some(email) = &w.account(ax).email {
         user["emailAddress"] = json!(email);
     }
     user
@@ -301,14 +271,7 @@ fn user_details_json(w: &World, site: SiteIx, base: &str, ax: AccountIx) -> Valu
 
 /// The live groups of the site's directory the account belongs to, by name.
 fn user_groups_of(w: &World, site: SiteIx, ax: AccountIx) -> Vec<GroupIx> {
-    let dir = w.directory_of_site(site);
-    let mut groups: Vec<GroupIx> = w
-        .account(ax)
-        .groups
-        .iter()
-        .copied()
-        .filter(|gx| !w.group(*gx).deleted && w.group(*gx).directory == dir)
-        .collect();
+    let mut groups = account_site_groups(w, site, ax);
     sort_groups(w, &mut groups);
     groups
 }
@@ -422,10 +385,7 @@ fn find_group(
                 "The groupId and groupname parameters cannot be used together.",
             ));
         }
-        (Some(id), None) => w
-            .group_ix(id)
-            .ok()
-            .filter(|gx| w.group(*gx).directory == dir),
+        (Some(id), None) => site_group(w, site, id),
         (None, Some(name)) => w.group_by_name(dir, name),
         (None, None) => {
             return Err(bad(
@@ -1327,6 +1287,18 @@ fn find_project_role(w: &World, site: SiteIx, path: &ProjectRolePath) -> ApiResu
     Ok((pi, role))
 }
 
+/// A project-role actor group given by id: 404 naming it when the site has no such group.
+fn role_group_by_id(w: &World, site: SiteIx, id: &str) -> ApiResult<GroupIx> {
+    site_group(w, site, id)
+        .ok_or_else(|| missing(format!("The group with ID '{id}' does not exist.")))
+}
+
+/// A project-role actor group given by name: 404 naming it when the directory has none.
+fn role_group_by_name(w: &World, dir: DirIx, name: &str) -> ApiResult<GroupIx> {
+    w.group_by_name(dir, name)
+        .ok_or_else(|| missing(format!("The group '{name}' does not exist.")))
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ProjectRoleParams {
@@ -1399,18 +1371,10 @@ async fn add_project_role_actors(
             actors.push(Actor::User(ax));
         }
         for id in &body.group_id {
-            let gx = w
-                .group_ix(id)
-                .ok()
-                .filter(|gx| w.group(*gx).directory == dir)
-                .ok_or_else(|| missing(format!("The group with ID '{id}' does not exist.")))?;
-            actors.push(Actor::Group(gx));
+            actors.push(Actor::Group(role_group_by_id(w, site, id)?));
         }
         for name in &body.group {
-            let gx = w
-                .group_by_name(dir, name)
-                .ok_or_else(|| missing(format!("The group '{name}' does not exist.")))?;
-            actors.push(Actor::Group(gx));
+            actors.push(Actor::Group(role_group_by_name(w, dir, name)?));
         }
         actors.sort_unstable();
         actors.dedup();
@@ -1454,26 +1418,20 @@ async fn delete_project_role_actor(
         let site = caller.site;
         let (pi, role) = find_project_role(w, site, &path)?;
         let dir = w.directory_of_site(site);
-        let who = if let Some(id) = &q.user {
-            Actor::User(
-                w.account_ix(id).map_err(|_| {
+        let who =
+            if let Some(id) = &q.user {
+                Actor::User(w.account_ix(id).map_err(|_| {
                     missing(format!("The user with account ID '{id}' does not exist."))
-                })?,
-            )
-        } else if let Some(id) = &q.group_id {
-            Actor::Group(
-                w.group_ix(id)
-                    .ok()
-                    .filter(|gx| w.group(*gx).directory == dir)
-                    .ok_or_else(|| missing(format!("The group with ID '{id}' does not exist.")))?,
-            )
-        } else {
-            let name = q.group.as_deref().unwrap_or_default();
-            Actor::Group(
-                w.group_by_name(dir, name)
-                    .ok_or_else(|| missing(format!("The group '{name}' does not exist.")))?,
-            )
-        };
+                })?)
+            } else if let Some(id) = &q.group_id {
+                Actor::Group(role_group_by_id(w, site, id)?)
+            } else {
+                Actor::Group(role_group_by_name(
+                    w,
+                    dir,
+                    q.group.as_deref().unwrap_or_default(),
+                )?)
+            };
         w.remove_project_role_actor(caller.actor, site, pi, role, who)
             .map_err(|e| model(&e))
     })?;

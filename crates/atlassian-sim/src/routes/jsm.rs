@@ -19,17 +19,18 @@
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::Table;
+use super::site::{Page, check_site_admin, enc, page, site_base};
+use super::{Table, respond};
 use crate::app::AppState;
 use crate::auth::SiteCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Params};
 use crate::family::Family;
-use crate::paging::{clamp_limit, window};
+use crate::paging::window;
 use crate::state::{AccountIx, ModelError, SiteIx, World};
 
 const F: Family = Family::Jsm;
@@ -103,10 +104,6 @@ pub fn tables() -> Vec<Table> {
 
 // ---- helpers ------------------------------------------------------------------------------------
 
-fn respond(status: StatusCode, body: Value) -> Response {
-    (status, axum::Json(body)).into_response()
-}
-
 fn err(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
     ApiError::new(F, status, code, message)
 }
@@ -130,24 +127,16 @@ fn model(e: &ModelError) -> ApiError {
     err(status, code, e.to_string())
 }
 
-fn enc(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
-fn site_base(app: &AppState, w: &World, site: SiteIx) -> String {
-    app.site_url(&w.site(site).name)
-}
-
 fn require_site_admin(app: &AppState, caller: &SiteCaller) -> ApiResult<()> {
-    if app.read(|w| w.is_site_admin(caller.actor, caller.site)) {
-        Ok(())
-    } else {
-        Err(err(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "You do not have permission to complete this request.",
-        ))
-    }
+    app.read(|w| {
+        check_site_admin(w, caller, || {
+            err(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "You do not have permission to complete this request.",
+            )
+        })
+    })
 }
 
 /// The experimental operations need `X-ExperimentalApi: opt-in`.
@@ -177,19 +166,22 @@ struct PageParams {
     limit: Option<i64>,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Page {
-    start: usize,
-    limit: usize,
-}
-
 impl PageParams {
     fn page(&self) -> Page {
-        Page {
-            start: self.start.unwrap_or(0).max(0) as usize,
-            limit: clamp_limit(self.limit, MAX_LIMIT, MAX_LIMIT),
-        }
+        jsm_page(self.start, self.limit)
     }
+}
+
+/// The page a `start`/`limit` request asks for (JSM pages hold at most [`MAX_LIMIT`] items).
+fn jsm_page(start: Option<i64>, limit: Option<i64>) -> Page {
+    page(start, limit, MAX_LIMIT, MAX_LIMIT)
+}
+
+/// `name=value` for a `_links` query when `value` was sent, else empty.
+fn query_param(name: &str, value: Option<&str>) -> String {
+    value
+        .map(|v| format!("{name}={}", enc(v)))
+        .unwrap_or_default()
 }
 
 /// A `PagedDTO` of `items`; `path` is the request path after `/rest/servicedeskapi` and
@@ -256,6 +248,24 @@ fn user_dto(w: &World, site: SiteIx, base: &str, ax: AccountIx) -> Value {
         dto["emailAddress"] = json!(email);
     }
     dto
+}
+
+/// A `PagedDTO` of the accounts' `UserDTO`s, by display name (see [`paged`]).
+fn users_paged(
+    w: &World,
+    site: SiteIx,
+    base: &str,
+    path: &str,
+    query: &str,
+    p: Page,
+    mut accounts: Vec<AccountIx>,
+) -> Value {
+    accounts.sort_by_key(|ax| (w.account(*ax).name.to_lowercase(), *ax));
+    let items = accounts
+        .iter()
+        .map(|ax| user_dto(w, site, base, *ax))
+        .collect();
+    paged(base, path, query, p, items)
 }
 
 /// The service desk (index in `Site::service_desks`) with this id or project key.
@@ -458,16 +468,12 @@ async fn desk_customers(
     Params(q): Params<CustomersParams>,
 ) -> ApiResult {
     require_opt_in(&headers)?;
-    let p = PageParams {
-        start: q.start,
-        limit: q.limit,
-    }
-    .page();
+    let p = jsm_page(q.start, q.limit);
     let needle = q.query.as_deref().unwrap_or("").trim().to_lowercase();
     let body = app.read(|w| -> ApiResult<Value> {
         let site = caller.site;
         let d = find_desk(w, site, &path.desk)?;
-        let mut customers: Vec<AccountIx> = w.site(site).service_desks[d]
+        let customers: Vec<AccountIx> = w.site(site).service_desks[d]
             .customers
             .iter()
             .copied()
@@ -478,25 +484,10 @@ async fn desk_customers(
                     || a.email.as_deref().is_some_and(|e| e.contains(&needle))
             })
             .collect();
-        customers.sort_by_key(|ax| (w.account(*ax).name.to_lowercase(), *ax));
         let base = site_base(&app, w, site);
-        let items = customers
-            .iter()
-            .map(|ax| user_dto(w, site, &base, *ax))
-            .collect();
-        let query = q
-            .query
-            .as_deref()
-            .map(|v| format!("query={}", enc(v)))
-            .unwrap_or_default();
-        let desk_id = w.site(site).service_desks[d].id;
-        Ok(paged(
-            &base,
-            &format!("/servicedesk/{desk_id}/customer"),
-            &query,
-            p,
-            items,
-        ))
+        let query = query_param("query", q.query.as_deref());
+        let path = format!("/servicedesk/{}/customer", w.site(site).service_desks[d].id);
+        Ok(users_paged(w, site, &base, &path, &query, p, customers))
     })?;
     Ok(respond(StatusCode::OK, body))
 }
@@ -609,11 +600,7 @@ async fn desk_organizations(
     Path(path): Path<DeskPath>,
     Params(q): Params<OrgListParams>,
 ) -> ApiResult {
-    let p = PageParams {
-        start: q.start,
-        limit: q.limit,
-    }
-    .page();
+    let p = jsm_page(q.start, q.limit);
     let body = app.read(|w| -> ApiResult<Value> {
         let site = caller.site;
         let d = find_desk(w, site, &path.desk)?;
@@ -626,11 +613,7 @@ async fn desk_organizations(
             Some(&desk.organizations),
             q.account_id.as_deref(),
         );
-        let query = q
-            .account_id
-            .as_deref()
-            .map(|v| format!("accountId={}", enc(v)))
-            .unwrap_or_default();
+        let query = query_param("accountId", q.account_id.as_deref());
         Ok(paged(
             &base,
             &format!("/servicedesk/{}/organization", desk.id),
@@ -661,16 +644,7 @@ async fn attach_organization(
     Path(path): Path<DeskPath>,
     Body(body): Body<OrganizationServiceDeskUpdate>,
 ) -> ApiResult {
-    let id = org_id_of(&body)?;
-    require_site_admin(&app, &caller)?;
-    app.write(|w| -> ApiResult<()> {
-        let d = find_desk(w, caller.site, &path.desk)?;
-        find_org(w, caller.site, &id.to_string())?;
-        w.attach_jsm_org(caller.actor, caller.site, d, id)
-            .map(|_| ())
-            .map_err(|e| model(&e))
-    })?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    change_desk_organization(&app, &caller, &path, &body, World::attach_jsm_org)
 }
 
 /// `DELETE /rest/servicedeskapi/servicedesk/{serviceDeskId}/organization` `{organizationId}`:
@@ -681,12 +655,23 @@ async fn detach_organization(
     Path(path): Path<DeskPath>,
     Body(body): Body<OrganizationServiceDeskUpdate>,
 ) -> ApiResult {
-    let id = org_id_of(&body)?;
-    require_site_admin(&app, &caller)?;
+    change_desk_organization(&app, &caller, &path, &body, World::detach_jsm_org)
+}
+
+/// Attaches or detaches (`change`) the body's organization to or from the desk: 204.
+fn change_desk_organization(
+    app: &AppState,
+    caller: &SiteCaller,
+    path: &DeskPath,
+    body: &OrganizationServiceDeskUpdate,
+    change: fn(&mut World, AccountIx, SiteIx, usize, u64) -> Result<bool, ModelError>,
+) -> ApiResult {
+    let id = org_id_of(body)?;
+    require_site_admin(app, caller)?;
     app.write(|w| -> ApiResult<()> {
         let d = find_desk(w, caller.site, &path.desk)?;
         find_org(w, caller.site, &id.to_string())?;
-        w.detach_jsm_org(caller.actor, caller.site, d, id)
+        change(w, caller.actor, caller.site, d, id)
             .map(|_| ())
             .map_err(|e| model(&e))
     })?;
@@ -701,19 +686,11 @@ async fn organizations(
     Extension(caller): Extension<SiteCaller>,
     Params(q): Params<OrgListParams>,
 ) -> ApiResult {
-    let p = PageParams {
-        start: q.start,
-        limit: q.limit,
-    }
-    .page();
+    let p = jsm_page(q.start, q.limit);
     let body = app.read(|w| {
         let base = site_base(&app, w, caller.site);
         let items = org_list(w, caller.site, &base, None, q.account_id.as_deref());
-        let query = q
-            .account_id
-            .as_deref()
-            .map(|v| format!("accountId={}", enc(v)))
-            .unwrap_or_default();
+        let query = query_param("accountId", q.account_id.as_deref());
         paged(&base, "/organization", &query, p, items)
     });
     Ok(respond(StatusCode::OK, body))
@@ -793,21 +770,10 @@ async fn organization_users(
     let body = app.read(|w| -> ApiResult<Value> {
         let site = caller.site;
         let (ix, id) = find_org(w, site, &path.org)?;
-        let mut members: Vec<AccountIx> =
-            w.site(site).jsm_orgs[ix].members.iter().copied().collect();
-        members.sort_by_key(|ax| (w.account(*ax).name.to_lowercase(), *ax));
+        let members: Vec<AccountIx> = w.site(site).jsm_orgs[ix].members.iter().copied().collect();
         let base = site_base(&app, w, site);
-        let items = members
-            .iter()
-            .map(|ax| user_dto(w, site, &base, *ax))
-            .collect();
-        Ok(paged(
-            &base,
-            &format!("/organization/{id}/user"),
-            "",
-            q.page(),
-            items,
-        ))
+        let path = format!("/organization/{id}/user");
+        Ok(users_paged(w, site, &base, &path, "", q.page(), members))
     })?;
     Ok(respond(StatusCode::OK, body))
 }

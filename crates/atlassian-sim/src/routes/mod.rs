@@ -3,7 +3,11 @@
 
 use axum::Router;
 use axum::handler::Handler;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, on};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::Value;
 
 use crate::app::AppState;
 use crate::family::Family;
@@ -99,10 +103,32 @@ impl Table {
     }
 }
 
+/// A JSON response with `status`.
+pub(crate) fn respond(status: StatusCode, body: Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+/// A timestamp as the Atlassian APIs write it: RFC 3339, UTC, milliseconds (`…T10:00:00.000Z`).
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Splits comma-separated values, dropping empty ones (query lists may be repeated or joined).
+pub(crate) fn split_list(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 pub mod confluence;
 pub mod control;
 pub mod jira;
 pub mod jsm;
 pub mod org;
+mod site;
 pub mod statuspage;
 pub mod um;

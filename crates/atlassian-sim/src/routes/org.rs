@@ -2,6 +2,7 @@
 //! `/api/admin`. Bearer org API key; errors `{"errors":[…]}`; v1 lists page with cursor URLs,
 //! v2 lists with opaque cursors.
 
+mod common;
 mod groups;
 mod meta;
 mod users;

@@ -10,16 +10,15 @@ use std::collections::BTreeMap;
 
 use axum::Extension;
 use axum::extract::{Path, Request, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::Table;
+use super::{Table, respond, ts};
 use crate::app::AppState;
 use crate::auth::KeyCaller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{MAX_BODY_BYTES, Params, parse_json};
+use crate::extract::{Params, is_json, parse_json, read_body};
 use crate::family::Family;
 use crate::paging::window;
 use crate::state::ops::is_plausible_email;
@@ -50,14 +49,6 @@ pub fn tables() -> Vec<Table> {
                 put_permissions,
             ),
     ]
-}
-
-fn ok(status: StatusCode, body: Value) -> Response {
-    (status, axum::Json(body)).into_response()
-}
-
-fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 fn not_found() -> ApiError {
@@ -157,7 +148,7 @@ fn check_org(w: &World, organization_id: &str) -> Result<(), ApiError> {
 /// `GET /pages`: every page of the organization.
 async fn list_pages(State(app): State<AppState>, Extension(_): Extension<KeyCaller>) -> ApiResult {
     let pages = app.read(|w| w.statuspage.pages.iter().map(page_json).collect::<Vec<_>>());
-    Ok(ok(StatusCode::OK, Value::Array(pages)))
+    Ok(respond(StatusCode::OK, Value::Array(pages)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -178,7 +169,7 @@ async fn get_page(
             .find(|page| page.id == p.page_id)
             .map(page_json)
     });
-    Ok(ok(StatusCode::OK, page.ok_or_else(not_found)?))
+    Ok(respond(StatusCode::OK, page.ok_or_else(not_found)?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -225,22 +216,14 @@ async fn list_users(
                 .collect::<Vec<_>>(),
         )
     })?;
-    Ok(ok(StatusCode::OK, Value::Array(users)))
+    Ok(respond(StatusCode::OK, Value::Array(users)))
 }
 
 /// Reads a request body as JSON or form-encoded parameters, as its `Content-Type` says. Any
 /// other (or no) content type yields no parameters. Malformed JSON is answered with `status`.
 async fn read_params(req: Request, status: StatusCode) -> Result<Value, ApiError> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
-        .await
-        .map_err(|_| ApiError::too_large(SP))?;
-    if content_type.starts_with("application/json") || content_type.contains("+json") {
+    let (content_type, bytes) = read_body(req, SP).await?;
+    if is_json(&content_type) {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(json!({}));
         }
@@ -368,7 +351,7 @@ async fn create_user(
             .ok_or_else(not_found)?;
         Ok::<_, ApiError>(user_json(w, ax, &member))
     })?;
-    Ok(ok(StatusCode::CREATED, body))
+    Ok(respond(StatusCode::CREATED, body))
 }
 
 fn find_member(w: &mut World, p: &UserPath) -> Result<AccountIx, ApiError> {
@@ -394,7 +377,7 @@ async fn delete_user(
         })?;
         Ok::<_, ApiError>(user_json(w, ax, &member))
     })?;
-    Ok(ok(StatusCode::OK, body))
+    Ok(respond(StatusCode::OK, body))
 }
 
 /// `GET /organizations/{organization_id}/permissions/{user_id}` →
@@ -409,7 +392,7 @@ async fn get_permissions(
         let ax = find_member(w, &p)?;
         Ok::<_, ApiError>(permissions_json(w, &w.statuspage.members[&ax]))
     })?;
-    Ok(ok(StatusCode::OK, body))
+    Ok(respond(StatusCode::OK, body))
 }
 
 fn flag(page_id: &str, name: &str, v: Option<&Value>) -> Result<bool, ApiError> {
@@ -488,7 +471,7 @@ async fn put_permissions(
             })?;
         Ok::<_, ApiError>(permissions_json(w, &w.statuspage.members[&ax]))
     })?;
-    Ok(ok(StatusCode::OK, body))
+    Ok(respond(StatusCode::OK, body))
 }
 
 #[cfg(test)]

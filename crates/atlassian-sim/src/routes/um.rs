@@ -14,11 +14,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::Table;
+use super::{Table, respond, ts};
 use crate::app::AppState;
 use crate::auth::OrgCaller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Body, MAX_BODY_BYTES, Params, parse_json};
+use crate::extract::{Body, Params, parse_json, read_body};
 use crate::family::Family;
 use crate::state::um_ops::ProfileUpdate;
 use crate::state::{AccountIx, AccountStatus, ManagementSource, ModelError, Product, World};
@@ -83,14 +83,6 @@ struct AccountPath {
 struct TokenPath {
     account_id: String,
     token_id: String,
-}
-
-fn ok(status: StatusCode, body: Value) -> Response {
-    (status, axum::Json(body)).into_response()
-}
-
-fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 fn unallowed(reason: &str) -> Value {
@@ -238,7 +230,7 @@ async fn privileges(
         }
         Ok::<_, ApiError>(Value::Object(out))
     })?;
-    Ok(ok(StatusCode::OK, body))
+    Ok(respond(StatusCode::OK, body))
 }
 
 fn profile_json(w: &World, ax: AccountIx) -> Value {
@@ -278,7 +270,7 @@ async fn get_profile(
     Path(p): Path<AccountPath>,
 ) -> ApiResult {
     let body = app.read(|w| managed(w, &p.account_id).map(|ax| profile_json(w, ax)))?;
-    Ok(ok(StatusCode::OK, body))
+    Ok(respond(StatusCode::OK, body))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -400,7 +392,7 @@ async fn patch_profile(
             .map_err(|e| um_error(w, ax, &e))?;
         Ok(profile_json(w, ax))
     })?;
-    Ok(ok(StatusCode::OK, out))
+    Ok(respond(StatusCode::OK, out))
 }
 
 #[derive(Debug, Deserialize)]
@@ -480,7 +472,7 @@ async fn list_api_tokens(
     Path(p): Path<AccountPath>,
 ) -> ApiResult {
     let body = app.read(|w| managed(w, &p.account_id).map(|ax| Value::Array(tokens(w, ax))))?;
-    Ok(ok(StatusCode::OK, body))
+    Ok(respond(StatusCode::OK, body))
 }
 
 /// `DELETE /users/{account_id}/manage/api-tokens/{tokenId}`. The only tokens are the
@@ -521,9 +513,7 @@ async fn disable(
     Path(p): Path<AccountPath>,
     req: Request,
 ) -> ApiResult {
-    let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
-        .await
-        .map_err(|_| ApiError::too_large(UM))?;
+    let (_, bytes) = read_body(req, UM).await?;
     let message = if bytes.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
@@ -554,7 +544,7 @@ async fn enable(
 }
 
 fn success() -> Response {
-    ok(StatusCode::OK, json!({"message": "Success"}))
+    respond(StatusCode::OK, json!({"message": "Success"}))
 }
 
 /// `POST /users/{account_id}/manage/lifecycle/delete` → 200 `{"message":"Success"}`: deletion

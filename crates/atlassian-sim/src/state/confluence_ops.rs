@@ -106,13 +106,13 @@ impl World {
         });
         let key = s.key.clone();
         let ctx = vec![
-            self.principal_ctx(principal),
+            self.actor_ctx(principal),
             (key.clone(), "spaces".to_owned()),
         ];
         let container = vec![(self.site(site).cloud_id.clone(), "sites".to_owned())];
         let msg = format!(
             "Granted {operation} {target} in space {key} to {}",
-            self.principal_ctx(principal).0
+            self.actor_ctx(principal).0
         );
         self.record(actor, "space_permission_added", ctx, container, msg);
         Ok(id)
@@ -153,7 +153,7 @@ impl World {
             .permissions
             .remove(pos);
         let ctx = vec![
-            self.principal_ctx(perm.principal),
+            self.actor_ctx(perm.principal),
             (key.clone(), "spaces".to_owned()),
         ];
         let container = vec![(self.site(site).cloud_id.clone(), "sites".to_owned())];
@@ -161,16 +161,9 @@ impl World {
             "Removed {} {} in space {key} from {}",
             perm.operation,
             perm.target,
-            self.principal_ctx(perm.principal).0
+            self.actor_ctx(perm.principal).0
         );
         self.record(actor, "space_permission_removed", ctx, container, msg);
         Ok(())
-    }
-
-    fn principal_ctx(&self, principal: Actor) -> (String, String) {
-        match principal {
-            Actor::User(ax) => (self.account(ax).id.clone(), "users".to_owned()),
-            Actor::Group(gx) => (self.group(gx).id.clone(), "groups".to_owned()),
-        }
     }
 }

@@ -3,7 +3,7 @@
 //! are checked before anything changes, repeating a successful call changes nothing more, and
 //! each effective change records an audit event attributed to `actor`.
 
-use super::ops::is_plausible_email;
+use super::ops::{is_plausible_email, user_ctx};
 use super::*;
 
 /// What `POST /rest/api/3/user` did.
@@ -129,7 +129,7 @@ impl World {
         self.record(
             actor,
             "user_invited",
-            vec![(self.account(ax).id.clone(), "users".to_owned())],
+            vec![user_ctx(self, ax)],
             container,
             msg,
         );
@@ -208,7 +208,7 @@ impl World {
             self.record(
                 actor,
                 "project_role_actor_removed",
-                vec![(self.account(ax).id.clone(), "users".to_owned())],
+                vec![user_ctx(self, ax)],
                 container,
                 msg,
             );
@@ -356,13 +356,6 @@ impl World {
         match who {
             Actor::User(ax) => self.account(ax).id.clone(),
             Actor::Group(gx) => self.group(gx).name.clone(),
-        }
-    }
-
-    fn actor_ctx(&self, who: Actor) -> (String, String) {
-        match who {
-            Actor::User(ax) => (self.account(ax).id.clone(), "users".to_owned()),
-            Actor::Group(gx) => (self.group(gx).id.clone(), "groups".to_owned()),
         }
     }
 }

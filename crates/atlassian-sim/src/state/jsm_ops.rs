@@ -10,6 +10,7 @@
 //! with customer access" of the access model come to be. Removing it from the last desk of the
 //! site it was a customer of revokes the direct `atlassian/customer` assignment again.
 
+use super::ops::user_ctx;
 use super::*;
 
 /// Longest JSM organization name (the spec: "Must contain 1-200 characters").
@@ -19,7 +20,24 @@ fn site_ctx(w: &World, site: SiteIx) -> Vec<(String, String)> {
     vec![(w.site(site).cloud_id.clone(), "sites".to_owned())]
 }
 
+fn org_ctx(id: u64) -> (String, String) {
+    (id.to_string(), "organizations".to_owned())
+}
+
 impl World {
+    /// Records an audit event in the container of `site`.
+    fn record_on_site(
+        &mut self,
+        actor: AccountIx,
+        site: SiteIx,
+        action: &str,
+        context: Vec<(String, String)>,
+        message: String,
+    ) {
+        let container = site_ctx(self, site);
+        self.record(actor, action, context, container, message);
+    }
+
     /// Checks that an account can be a JSM customer or organization member on `site`: a
     /// portal-only customer of this site, or an Atlassian account. Apps are refused.
     pub fn check_jsm_customer(&self, site: SiteIx, ax: AccountIx) -> ModelResult<()> {
@@ -94,8 +112,8 @@ impl World {
                 self.account(*ax).id,
                 d.project_key
             );
-            let ctx = vec![(self.account(*ax).id.clone(), "users".to_owned())];
-            self.record(actor, "jsm_customer_added", ctx, site_ctx(self, site), msg);
+            let ctx = vec![user_ctx(self, *ax)];
+            self.record_on_site(actor, site, "jsm_customer_added", ctx, msg);
             if let Some(rx) = jsm
                 && self.account(*ax).kind == AccountType::Atlassian
                 && ![Role::User, Role::Admin, Role::Customer]
@@ -139,14 +157,8 @@ impl World {
                 self.account(*ax).id,
                 d.project_key
             );
-            let ctx = vec![(self.account(*ax).id.clone(), "users".to_owned())];
-            self.record(
-                actor,
-                "jsm_customer_removed",
-                ctx,
-                site_ctx(self, site),
-                msg,
-            );
+            let ctx = vec![user_ctx(self, *ax)];
+            self.record_on_site(actor, site, "jsm_customer_removed", ctx, msg);
             let still_customer = self
                 .site(site)
                 .service_desks
@@ -198,11 +210,11 @@ impl World {
             deleted: false,
         });
         let msg = format!("Created JSM organization {name}");
-        self.record(
+        self.record_on_site(
             actor,
+            site,
             "jsm_organization_created",
-            vec![(id.to_string(), "organizations".to_owned())],
-            site_ctx(self, site),
+            vec![org_ctx(id)],
             msg,
         );
         Ok(id)
@@ -221,11 +233,11 @@ impl World {
             "Deleted JSM organization {}",
             self.site(site).jsm_orgs[ix].name
         );
-        self.record(
+        self.record_on_site(
             actor,
+            site,
             "jsm_organization_deleted",
-            vec![(id.to_string(), "organizations".to_owned())],
-            site_ctx(self, site),
+            vec![org_ctx(id)],
             msg,
         );
         Ok(())
@@ -253,17 +265,8 @@ impl World {
                     self.account(*ax).id,
                     self.site(site).jsm_orgs[ix].name
                 );
-                let ctx = vec![
-                    (self.account(*ax).id.clone(), "users".to_owned()),
-                    (id.to_string(), "organizations".to_owned()),
-                ];
-                self.record(
-                    actor,
-                    "jsm_organization_member_added",
-                    ctx,
-                    site_ctx(self, site),
-                    msg,
-                );
+                let ctx = vec![user_ctx(self, *ax), org_ctx(id)];
+                self.record_on_site(actor, site, "jsm_organization_member_added", ctx, msg);
             }
         }
         Ok(changed)
@@ -287,17 +290,8 @@ impl World {
                     self.account(*ax).id,
                     self.site(site).jsm_orgs[ix].name
                 );
-                let ctx = vec![
-                    (self.account(*ax).id.clone(), "users".to_owned()),
-                    (id.to_string(), "organizations".to_owned()),
-                ];
-                self.record(
-                    actor,
-                    "jsm_organization_member_removed",
-                    ctx,
-                    site_ctx(self, site),
-                    msg,
-                );
+                let ctx = vec![user_ctx(self, *ax), org_ctx(id)];
+                self.record_on_site(actor, site, "jsm_organization_member_removed", ctx, msg);
             }
         }
         Ok(changed)
@@ -323,11 +317,11 @@ impl World {
             "Added JSM organization {id} to service desk {}",
             self.site(site).service_desks[desk].project_key
         );
-        self.record(
+        self.record_on_site(
             actor,
+            site,
             "jsm_organization_added_to_service_desk",
-            vec![(id.to_string(), "organizations".to_owned())],
-            site_ctx(self, site),
+            vec![org_ctx(id)],
             msg,
         );
         Ok(true)
@@ -354,11 +348,11 @@ impl World {
             "Removed JSM organization {id} from service desk {}",
             self.site(site).service_desks[desk].project_key
         );
-        self.record(
+        self.record_on_site(
             actor,
+            site,
             "jsm_organization_removed_from_service_desk",
-            vec![(id.to_string(), "organizations".to_owned())],
-            site_ctx(self, site),
+            vec![org_ctx(id)],
             msg,
         );
         Ok(true)
@@ -398,11 +392,11 @@ impl World {
         a.status = AccountStatus::Inactive;
         a.deactivated_on = Some(now());
         let msg = format!("Revoked portal-only access of {}", self.account(ax).id);
-        self.record(
+        self.record_on_site(
             actor,
+            site,
             "jsm_customer_portal_access_revoked",
-            vec![(self.account(ax).id.clone(), "users".to_owned())],
-            site_ctx(self, site),
+            vec![user_ctx(self, ax)],
             msg,
         );
         Ok(true)

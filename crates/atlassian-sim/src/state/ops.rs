@@ -38,11 +38,11 @@ pub struct InviteOutcome {
 /// The grace period of a lifecycle delete.
 pub const DELETE_GRACE_DAYS: i64 = 14;
 
-fn user_ctx(w: &World, ax: AccountIx) -> (String, String) {
+pub(super) fn user_ctx(w: &World, ax: AccountIx) -> (String, String) {
     (w.account(ax).id.clone(), "users".to_owned())
 }
 
-fn group_ctx(w: &World, gx: GroupIx) -> (String, String) {
+pub(super) fn group_ctx(w: &World, gx: GroupIx) -> (String, String) {
     (w.group(gx).id.clone(), "groups".to_owned())
 }
 
@@ -51,6 +51,26 @@ fn resource_ctx(w: &World, rx: ResourceIx) -> (String, String) {
 }
 
 impl World {
+    /// The audit context of a user or group (project-role actors, space-permission principals).
+    pub(super) fn actor_ctx(&self, who: Actor) -> (String, String) {
+        match who {
+            Actor::User(ax) => user_ctx(self, ax),
+            Actor::Group(gx) => group_ctx(self, gx),
+        }
+    }
+
+    /// Records an audit event about the account `ax` alone, in the org's container.
+    pub(super) fn record_user(
+        &mut self,
+        actor: AccountIx,
+        action: &str,
+        ax: AccountIx,
+        message: String,
+    ) {
+        let context = vec![user_ctx(self, ax)];
+        self.record(actor, action, context, vec![], message);
+    }
+
     /// Checks that granting `role` on `resource` to the accounts in `targets` keeps within the
     /// product's seats. Accounts that already hold a billable role there do not count twice.
     fn check_seats(
@@ -243,13 +263,7 @@ impl World {
         }
         self.accounts[ax as usize].org_admin = true;
         let msg = format!("Granted organization admin to {}", self.account(ax).id);
-        self.record(
-            actor,
-            "org_admin_granted",
-            vec![user_ctx(self, ax)],
-            vec![],
-            msg,
-        );
+        self.record_user(actor, "org_admin_granted", ax, msg);
         Ok(true)
     }
 
@@ -269,13 +283,7 @@ impl World {
         }
         self.accounts[ax as usize].org_admin = false;
         let msg = format!("Revoked organization admin from {}", self.account(ax).id);
-        self.record(
-            actor,
-            "org_admin_revoked",
-            vec![user_ctx(self, ax)],
-            vec![],
-            msg,
-        );
+        self.record_user(actor, "org_admin_revoked", ax, msg);
         Ok(true)
     }
 
@@ -532,13 +540,7 @@ impl World {
             self.account(ax).id,
             self.directories[dir as usize].name
         );
-        self.record(
-            actor,
-            "user_suspended",
-            vec![user_ctx(self, ax)],
-            vec![],
-            msg,
-        );
+        self.record_user(actor, "user_suspended", ax, msg);
         Ok(true)
     }
 
@@ -568,13 +570,7 @@ impl World {
             self.account(ax).id,
             self.directories[dir as usize].name
         );
-        self.record(
-            actor,
-            "user_restored",
-            vec![user_ctx(self, ax)],
-            vec![],
-            msg,
-        );
+        self.record_user(actor, "user_restored", ax, msg);
         Ok(true)
     }
 
@@ -633,13 +629,7 @@ impl World {
             self.account(ax).id,
             self.directories[dir as usize].name
         );
-        self.record(
-            actor,
-            "user_removed_from_directory",
-            vec![user_ctx(self, ax)],
-            vec![],
-            msg,
-        );
+        self.record_user(actor, "user_removed_from_directory", ax, msg);
         Ok(())
     }
 
@@ -802,7 +792,7 @@ impl World {
                 "Invited {}",
                 self.account(ax).email.clone().unwrap_or_default()
             );
-            self.record(actor, "user_invited", vec![user_ctx(self, ax)], vec![], msg);
+            self.record_user(actor, "user_invited", ax, msg);
         }
         let roles = rules
             .iter()
@@ -859,13 +849,7 @@ impl World {
             self.account(ax).id,
             message.map(|m| format!(": {m}")).unwrap_or_default()
         );
-        self.record(
-            actor,
-            "user_deactivated",
-            vec![user_ctx(self, ax)],
-            vec![],
-            msg,
-        );
+        self.record_user(actor, "user_deactivated", ax, msg);
         Ok(true)
     }
 
@@ -889,13 +873,7 @@ impl World {
         a.status = AccountStatus::Active;
         a.deactivated_on = None;
         let msg = format!("Reactivated {}", self.account(ax).id);
-        self.record(
-            actor,
-            "user_reactivated",
-            vec![user_ctx(self, ax)],
-            vec![],
-            msg,
-        );
+        self.record_user(actor, "user_reactivated", ax, msg);
         Ok(true)
     }
 
@@ -916,13 +894,7 @@ impl World {
             a.deactivated_on = Some(now());
         }
         let msg = format!("Scheduled deletion of {}", self.account(ax).id);
-        self.record(
-            actor,
-            "user_deletion_scheduled",
-            vec![user_ctx(self, ax)],
-            vec![],
-            msg,
-        );
+        self.record_user(actor, "user_deletion_scheduled", ax, msg);
         Ok(true)
     }
 
@@ -942,13 +914,7 @@ impl World {
             a.deactivated_on = None;
         }
         let msg = format!("Cancelled deletion of {}", self.account(ax).id);
-        self.record(
-            actor,
-            "user_deletion_cancelled",
-            vec![user_ctx(self, ax)],
-            vec![],
-            msg,
-        );
+        self.record_user(actor, "user_deletion_cancelled", ax, msg);
         Ok(true)
     }
 }

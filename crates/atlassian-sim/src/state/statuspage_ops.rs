@@ -159,8 +159,7 @@ impl World {
             None => self.insert_statuspage_member(ax, first, last),
         }
         let msg = format!("Added {} to the Statuspage team", self.account(ax).id);
-        let ctx = vec![(self.account(ax).id.clone(), "users".to_owned())];
-        self.record(actor, "statuspage_user_added", ctx, vec![], msg);
+        self.record_user(actor, "statuspage_user_added", ax, msg);
         Ok(ax)
     }
 
@@ -235,8 +234,7 @@ impl World {
             .retain(|d| !matches!(d.change, DeferredChange::Grant(a, r, _) if a == ax && r == rx));
         self.statuspage.members.remove(&ax);
         let msg = format!("Removed {} from the Statuspage team", self.account(ax).id);
-        let ctx = vec![(self.account(ax).id.clone(), "users".to_owned())];
-        self.record(actor, "statuspage_user_removed", ctx, vec![], msg);
+        self.record_user(actor, "statuspage_user_removed", ax, msg);
         Ok(member)
     }
 
@@ -280,8 +278,7 @@ impl World {
             "Updated Statuspage page permissions of {}",
             self.account(ax).id
         );
-        let ctx = vec![(self.account(ax).id.clone(), "users".to_owned())];
-        self.record(actor, "statuspage_permissions_updated", ctx, vec![], msg);
+        self.record_user(actor, "statuspage_permissions_updated", ax, msg);
         Ok(())
     }
 }

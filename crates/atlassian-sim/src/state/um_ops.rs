@@ -81,13 +81,7 @@ impl World {
             a.profile.location = opt(v);
         }
         let msg = format!("Updated the profile of {}", self.account(ax).id);
-        self.record(
-            actor,
-            "user_profile_updated",
-            vec![(self.account(ax).id.clone(), "users".to_owned())],
-            vec![],
-            msg,
-        );
+        self.record_user(actor, "user_profile_updated", ax, msg);
         Ok(true)
     }
 
@@ -126,13 +120,7 @@ impl World {
         }
         self.index.account_by_email.insert(email.clone(), ax);
         let msg = format!("Changed the email of {} to {email}", self.account(ax).id);
-        self.record(
-            actor,
-            "user_email_updated",
-            vec![(self.account(ax).id.clone(), "users".to_owned())],
-            vec![],
-            msg,
-        );
+        self.record_user(actor, "user_email_updated", ax, msg);
         Ok(true)
     }
 }

@@ -15,22 +15,22 @@
 use std::collections::BTreeSet;
 
 use axum::Extension;
-use axum::extract::{FromRequest, Path, Request, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::common::{OptionalJson, check_org, decode_cursor, page_links, page_size, too_many};
 use crate::app::AppState;
 use crate::auth::OrgCaller;
 use crate::error::{ApiError, ApiResult, json_response};
-use crate::extract::{Body, MAX_BODY_BYTES, Params, parse_json};
+use crate::extract::{Body, Params};
 use crate::family::Family;
-use crate::paging::{Cursor, window};
-use crate::routes::Table;
+use crate::paging::window;
+use crate::routes::{Table, split_list};
 use crate::state::{DirIx, GroupIx, GroupManagedBy, ModelError, Product, Role, World};
 
 /// Routes of this part of the Org API.
@@ -51,149 +51,6 @@ pub fn table() -> Table {
         .get("/v2/orgs/{org_id}/directories/{directory_id}/groups/{group_id}/role-assignments", group_roles)
         .post("/v2/orgs/{org_id}/directories/{directory_id}/groups/{group_id}/role-assignments/assign", assign_role)
         .post("/v2/orgs/{org_id}/directories/{directory_id}/groups/{group_id}/role-assignments/revoke", revoke_role)
-}
-
-// ---- shared helpers (also used by `meta`) ------------------------------------------------------
-
-/// An optional JSON request body (the spec marks the body of the search and workspaces
-/// operations `required: false`): an empty body is `None`; anything else must be JSON, with the
-/// same error answers as [`Body`].
-pub(super) struct OptionalJson<T>(pub Option<T>);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
-            .await
-            .map_err(|_| ApiError::too_large(Family::Org))?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(OptionalJson(None));
-        }
-        if !content_type.starts_with("application/json") && !content_type.contains("+json") {
-            return Err(ApiError::new(
-                Family::Org,
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported.media.type",
-                "Send the body as JSON with the header Content-Type: application/json.",
-            ));
-        }
-        parse_json(Family::Org, &bytes).map(|v| OptionalJson(Some(v)))
-    }
-}
-
-/// 404 `ADMIN-404-2` when `org_id` is not the simulated org.
-pub(super) fn check_org(w: &World, org_id: &str) -> Result<(), ApiError> {
-    if w.org.id == org_id {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            Family::Org,
-            StatusCode::NOT_FOUND,
-            "ADMIN-404-2",
-            format!("Organization {org_id} was not found."),
-        ))
-    }
-}
-
-/// 400 `ADMIN-400-1`: the cursor is not one this endpoint issued.
-pub(super) fn invalid_cursor() -> ApiError {
-    ApiError::new(
-        Family::Org,
-        StatusCode::BAD_REQUEST,
-        "ADMIN-400-1",
-        "The page cursor is invalid.",
-    )
-}
-
-/// Encodes an opaque cursor for `kind` (the endpoint) and `scope` (its path parameters), whose
-/// `filters` reproduce the query.
-pub(super) fn encode_cursor(
-    kind: &str,
-    scope: &str,
-    offset: usize,
-    limit: usize,
-    filters: &impl Serialize,
-) -> String {
-    let query =
-        json!({"k": kind, "s": scope, "f": serde_json::to_value(filters).unwrap_or(Value::Null)});
-    Cursor {
-        offset,
-        limit,
-        query: Some(query),
-    }
-    .encode()
-}
-
-/// Decodes a cursor made by [`encode_cursor`] for the same `kind` and `scope`.
-pub(super) fn decode_cursor<T: DeserializeOwned>(
-    token: &str,
-    kind: &str,
-    scope: &str,
-) -> Result<(usize, usize, T), ApiError> {
-    let cursor = Cursor::decode(token).ok_or_else(invalid_cursor)?;
-    let query = cursor.query.ok_or_else(invalid_cursor)?;
-    if query.get("k").and_then(Value::as_str) != Some(kind)
-        || query.get("s").and_then(Value::as_str) != Some(scope)
-    {
-        return Err(invalid_cursor());
-    }
-    let filters = serde_json::from_value(query.get("f").cloned().unwrap_or(Value::Null))
-        .map_err(|_| invalid_cursor())?;
-    Ok((cursor.offset, cursor.limit.max(1), filters))
-}
-
-/// `links` of a v2 cursor page: `self`, and `prev`/`next` only when such a page exists (the
-/// spec's `LinkPageCursor` does not allow `null`).
-pub(super) fn page_links(
-    kind: &str,
-    scope: &str,
-    offset: usize,
-    limit: usize,
-    total: usize,
-    filters: &impl Serialize,
-) -> Value {
-    let mut links = serde_json::Map::new();
-    links.insert(
-        "self".into(),
-        Value::String(encode_cursor(kind, scope, offset, limit, filters)),
-    );
-    if offset > 0 {
-        let prev = offset.saturating_sub(limit);
-        links.insert(
-            "prev".into(),
-            Value::String(encode_cursor(kind, scope, prev, limit, filters)),
-        );
-    }
-    if offset.saturating_add(limit) < total {
-        links.insert(
-            "next".into(),
-            Value::String(encode_cursor(kind, scope, offset + limit, limit, filters)),
-        );
-    }
-    Value::Object(links)
-}
-
-/// Validates a page size: absent → `default`, above `max` → `max`, below 1 → 400.
-pub(super) fn page_size(
-    requested: Option<i64>,
-    default: usize,
-    max: usize,
-) -> Result<usize, ApiError> {
-    match requested {
-        None => Ok(default),
-        Some(n) if n < 1 => Err(ApiError::bad_request(
-            Family::Org,
-            format!("limit must be between 1 and {max}."),
-        )),
-        Some(n) => Ok((n as usize).min(max)),
-    }
 }
 
 fn group_not_found(id: &str) -> ApiError {
@@ -233,17 +90,6 @@ fn find_group(w: &World, dir: Option<DirIx>, id: &str) -> Result<GroupIx, ApiErr
     }
 }
 
-/// Splits comma-separated values, dropping empty ones (query lists may be repeated or joined).
-fn split_list(values: Vec<String>) -> Vec<String> {
-    values
-        .iter()
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 /// 400 when a list filter is present but empty or longer than `max` (spec `minItems`/`maxItems`).
 fn check_list(name: &str, list: Option<&Vec<String>>, max: usize) -> Result<(), ApiError> {
     match list {
@@ -251,10 +97,7 @@ fn check_list(name: &str, list: Option<&Vec<String>>, max: usize) -> Result<(), 
             Family::Org,
             format!("{name} must not be empty."),
         )),
-        Some(l) if l.len() > max => Err(ApiError::bad_request(
-            Family::Org,
-            format!("{name} can have at most {max} items."),
-        )),
+        Some(l) if l.len() > max => Err(too_many(name, max)),
         _ => Ok(()),
     }
 }
@@ -562,15 +405,11 @@ impl ListParams {
             ("roleIds", &self.role_ids, 10),
         ];
         for (name, list, max) in lists {
-            let split = split_list(list.clone());
-            if split.len() > max {
-                return Err(ApiError::bad_request(
-                    Family::Org,
-                    format!("{name} can have at most {max} items."),
-                ));
+            if split_list(list).len() > max {
+                return Err(too_many(name, max));
             }
         }
-        for role in split_list(self.role_ids.clone()) {
+        for role in split_list(&self.role_ids) {
             if Role::from_id(&role).is_none() && role != "atlassian/ai-access" {
                 return Err(ApiError::bad_request(
                     Family::Org,
@@ -598,12 +437,12 @@ impl ListParams {
             (None, None, None) => false,
         };
         Ok(GroupQuery {
-            account_ids: split_list(self.account_ids),
-            directory_ids: split_list(self.directory_ids),
-            role_ids: split_list(self.role_ids),
-            resource_owners: split_list(self.resource_owners),
-            resource_ids: split_list(self.resource_ids),
-            group_ids: split_list(self.group_ids),
+            account_ids: split_list(&self.account_ids),
+            directory_ids: split_list(&self.directory_ids),
+            role_ids: split_list(&self.role_ids),
+            resource_owners: split_list(&self.resource_owners),
+            resource_ids: split_list(&self.resource_ids),
+            group_ids: split_list(&self.group_ids),
             group_names: vec![],
             search_term: self.search_term,
             counts,
@@ -637,22 +476,28 @@ struct MemberPath {
 
 // ---- handlers: reads -----------------------------------------------------------------------
 
-fn group_page(
-    w: &World,
-    dir: Option<DirIx>,
+/// 200 with the page of the groups `query` finds in the path's directory; `kind` names the
+/// listing in the page's cursors.
+fn group_page_response(
+    app: &AppState,
+    p: &DirPath,
     kind: &str,
-    scope: &str,
     query: &GroupQuery,
     offset: usize,
     limit: usize,
-) -> Value {
-    let found = query.run(w, dir);
-    let range = window(found.len(), offset, limit);
-    let data: Vec<Value> = found[range]
-        .iter()
-        .map(|gx| group_json(w, *gx, query.counts))
-        .collect();
-    json!({"data": data, "links": page_links(kind, scope, offset, limit, found.len(), query)})
+) -> ApiResult {
+    let page = app.read(|w| {
+        let dir = resolve_dir(w, &p.org_id, &p.directory_id)?;
+        let found = query.run(w, dir);
+        let range = window(found.len(), offset, limit);
+        let data: Vec<Value> = found[range]
+            .iter()
+            .map(|gx| group_json(w, *gx, query.counts))
+            .collect();
+        let links = page_links(kind, &p.directory_id, offset, limit, found.len(), query);
+        Ok::<_, ApiError>(json!({"data": data, "links": links}))
+    })?;
+    Ok(json_response(StatusCode::OK, &page))
 }
 
 /// `POST .../groups/search`.
@@ -673,19 +518,7 @@ async fn search_groups(
             (query, 0, limit)
         }
     };
-    let page = app.read(|w| {
-        let dir = resolve_dir(w, &p.org_id, &p.directory_id)?;
-        Ok::<_, ApiError>(group_page(
-            w,
-            dir,
-            "group-search",
-            &p.directory_id,
-            &query,
-            offset,
-            limit,
-        ))
-    })?;
-    Ok(json_response(StatusCode::OK, &page))
+    group_page_response(&app, &p, "group-search", &query, offset, limit)
 }
 
 /// `GET .../groups` (deprecated list).
@@ -705,19 +538,7 @@ async fn list_groups(
             (params.into_query()?, 0, limit)
         }
     };
-    let page = app.read(|w| {
-        let dir = resolve_dir(w, &p.org_id, &p.directory_id)?;
-        Ok::<_, ApiError>(group_page(
-            w,
-            dir,
-            "group-list",
-            &p.directory_id,
-            &query,
-            offset,
-            limit,
-        ))
-    })?;
-    Ok(json_response(StatusCode::OK, &page))
+    group_page_response(&app, &p, "group-list", &query, offset, limit)
 }
 
 /// `GET .../groups/count`.
@@ -804,10 +625,10 @@ async fn group_roles(
         None => {
             let limit = page_size(params.limit, 20, 100)?;
             let query = RoleQuery {
-                directory_ids: split_list(params.directory_ids),
-                resource_owners: split_list(params.resource_owners),
-                resource_ids: split_list(params.resource_ids),
-                role_ids: split_list(params.role_ids),
+                directory_ids: split_list(&params.directory_ids),
+                resource_owners: split_list(&params.resource_owners),
+                resource_ids: split_list(&params.resource_ids),
+                role_ids: split_list(&params.role_ids),
             };
             (query, 0, limit)
         }

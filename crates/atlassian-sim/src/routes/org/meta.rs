@@ -19,20 +19,22 @@
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 #[cfg(test)]
-use super::groups::invalid_cursor;
-use super::groups::{OptionalJson, check_org, decode_cursor, encode_cursor, page_links, page_size};
+use super::common::invalid_cursor;
+use super::common::{
+    OptionalJson, check_org, decode_cursor, encode_cursor, page_links, page_size, too_many,
+};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult, json_response, proxy_error};
 use crate::family::Family;
 #[cfg(test)]
 use crate::paging::Cursor;
 use crate::paging::window;
-use crate::routes::Table;
+use crate::routes::{Table, split_list, ts};
 use crate::state::{DirIx, Event, Product, ResourceIx, World};
 
 /// Routes of this part of the Org API.
@@ -66,10 +68,6 @@ fn foreign_org() -> Response {
         StatusCode::UNAUTHORIZED,
         "Unauthorized; scope does not match",
     )
-}
-
-fn iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 // ---- orgs ----------------------------------------------------------------------------------
@@ -161,19 +159,9 @@ async fn list_directories(
         }
         None => {
             let limit = page_size(params.limit, 20, 100)?;
-            let directory_ids: Vec<String> = params
-                .directory_ids
-                .iter()
-                .flat_map(|d| d.split(','))
-                .map(str::trim)
-                .filter(|d| !d.is_empty())
-                .map(str::to_owned)
-                .collect();
+            let directory_ids = split_list(&params.directory_ids);
             if directory_ids.len() > 10 {
-                return Err(ApiError::bad_request(
-                    Family::Org,
-                    "directoryIds can have at most 10 items.",
-                ));
+                return Err(too_many("directoryIds", 10));
             }
             (
                 DirQuery {
@@ -218,10 +206,7 @@ async fn list_directories(
         let links = page_links("directories", &p.org_id, offset, limit, found.len(), &query);
         Some(json!({"data": found[range].to_vec(), "links": links}))
     });
-    match body {
-        Some(body) => Ok(json_response(StatusCode::OK, &body)),
-        None => Ok(foreign_org()),
-    }
+    ok_or_foreign(body)
 }
 
 // ---- workspaces ----------------------------------------------------------------------------
@@ -417,7 +402,7 @@ fn workspace_list(w: &World, app: &AppState) -> Vec<Workspace> {
                 },
                 type_key: r.product.key(),
                 host_url,
-                created_at: iso(r.created_at),
+                created_at: ts(r.created_at),
             }
         })
         .collect()
@@ -908,7 +893,7 @@ fn event_json(w: &World, app: &AppState, api: &str, ev: &Event, stream: bool) ->
         actor["email"] = json!(email);
     }
     let mut attributes = json!({
-        "time": iso(ev.time),
+        "time": ts(ev.time),
         "action": ev.action,
         "actor": actor,
         "context": ev.context.iter().map(|(id, kind)| object_json(w, app, api, id, kind)).collect::<Vec<_>>(),
@@ -916,7 +901,7 @@ fn event_json(w: &World, app: &AppState, api: &str, ev: &Event, stream: bool) ->
         "location": {"ip": ev.ip, "city": GEO.0, "regionName": GEO.1, "countryName": GEO.2},
     });
     if stream {
-        attributes["processedAt"] = json!(iso(ev.time));
+        attributes["processedAt"] = json!(ts(ev.time));
     }
     json!({
         "id": ev.id,
@@ -1031,6 +1016,54 @@ fn events_query(params: EventParams) -> Result<EventQuery, ApiError> {
     })
 }
 
+/// Where an audit-log page is rendered: `/events` or, with `stream`, `/events-stream`.
+struct EventsPage<'a> {
+    app: &'a AppState,
+    api: &'a str,
+    org: &'a str,
+    uri: &'a Uri,
+    stream: bool,
+}
+
+impl EventsPage<'_> {
+    /// The page of the events at positions `found`; `next` is where the next page starts.
+    fn render(
+        &self,
+        w: &World,
+        query: &EventQuery,
+        found: &[usize],
+        next: Option<usize>,
+        limit: usize,
+    ) -> Value {
+        let (api, org) = (self.api, self.org);
+        let what = if self.stream {
+            "events-stream"
+        } else {
+            "events"
+        };
+        let data: Vec<Value> = found
+            .iter()
+            .map(|i| event_json(w, self.app, api, &w.events[*i], self.stream))
+            .collect();
+        let mut links = json!({"self": self_link(api, org, what, self.uri)});
+        let mut meta = json!({"page_size": limit});
+        if let Some(next) = next {
+            let token = encode_cursor(what, org, next, limit, query);
+            links["next"] = json!(format!("{api}/admin/v1/orgs/{org}/{what}?cursor={token}"));
+            meta["next"] = json!(token);
+        }
+        json!({"data": data, "links": links, "meta": meta})
+    }
+}
+
+/// 200 with `body`, or the gateway's 401 when there is none (the key's org is not the path's).
+fn ok_or_foreign(body: Option<Value>) -> ApiResult {
+    match body {
+        Some(body) => Ok(json_response(StatusCode::OK, &body)),
+        None => Ok(foreign_org()),
+    }
+}
+
 fn self_link(api: &str, org: &str, what: &str, uri: &Uri) -> String {
     match uri.query().filter(|q| !q.is_empty()) {
         Some(q) => format!("{api}/admin/v1/orgs/{org}/{what}?{q}"),
@@ -1061,26 +1094,16 @@ async fn list_events(
             return None;
         }
         let (found, next) = scan_desc(w, &query, before.unwrap_or(usize::MAX), limit);
-        let data: Vec<Value> = found
-            .iter()
-            .map(|i| event_json(w, &app, &api, &w.events[*i], false))
-            .collect();
-        let mut links = json!({"self": self_link(&api, &p.org_id, "events", &uri)});
-        let mut meta = json!({"page_size": limit});
-        if let Some(next) = next {
-            let token = encode_cursor("events", &p.org_id, next, limit, &query);
-            links["next"] = json!(format!(
-                "{api}/admin/v1/orgs/{}/events?cursor={token}",
-                p.org_id
-            ));
-            meta["next"] = json!(token);
-        }
-        Some(json!({"data": data, "links": links, "meta": meta}))
+        let page = EventsPage {
+            app: &app,
+            api: &api,
+            org: &p.org_id,
+            uri: &uri,
+            stream: false,
+        };
+        Some(page.render(w, &query, &found, next, limit))
     });
-    match body {
-        Some(body) => Ok(json_response(StatusCode::OK, &body)),
-        None => Ok(foreign_org()),
-    }
+    ok_or_foreign(body)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1140,26 +1163,16 @@ async fn events_stream(
             let (found, next) = scan_asc(w, &query, position.unwrap_or(0), limit);
             (found, Some(next))
         };
-        let data: Vec<Value> = found
-            .iter()
-            .map(|i| event_json(w, &app, &api, &w.events[*i], true))
-            .collect();
-        let mut links = json!({"self": self_link(&api, &p.org_id, "events-stream", &uri)});
-        let mut meta = json!({"page_size": limit});
-        if let Some(next) = next {
-            let token = encode_cursor("events-stream", &p.org_id, next, limit, &query);
-            links["next"] = json!(format!(
-                "{api}/admin/v1/orgs/{}/events-stream?cursor={token}",
-                p.org_id
-            ));
-            meta["next"] = json!(token);
-        }
-        Some(json!({"data": data, "links": links, "meta": meta}))
+        let page = EventsPage {
+            app: &app,
+            api: &api,
+            org: &p.org_id,
+            uri: &uri,
+            stream: true,
+        };
+        Some(page.render(w, &query, &found, next, limit))
     });
-    match body {
-        Some(body) => Ok(json_response(StatusCode::OK, &body)),
-        None => Ok(foreign_org()),
-    }
+    ok_or_foreign(body)
 }
 
 /// `GET /v1/orgs/{orgId}/events/{eventId}`.

@@ -35,18 +35,19 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::SecondsFormat;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::common::{check_org, check_org_with};
 use crate::app::AppState;
 use crate::auth::OrgCaller;
 use crate::error::{ApiError, ApiResult, json_response};
 use crate::extract::{Body, parse_json};
 use crate::family::Family;
 use crate::paging::{Cursor, window};
-use crate::routes::Table;
+use crate::routes::{Table, ts};
 use crate::state::ops::{PermissionRule, is_plausible_email};
 use crate::state::{
     AccountIx, AccountStatus, AccountType, DirIx, GroupIx, ManagementSource, Membership, Methods,
@@ -205,24 +206,6 @@ pub(crate) enum Scope {
     Dir(DirIx),
 }
 
-/// 404 `ADMIN-404-2` unless `org_id` is the simulated org.
-pub(crate) fn check_org(w: &World, org_id: &str) -> ApiResult<()> {
-    check_org_with(w, org_id, "ADMIN-404-2")
-}
-
-fn check_org_with(w: &World, org_id: &str, code: &str) -> ApiResult<()> {
-    if w.org.id == org_id {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            ORG,
-            StatusCode::NOT_FOUND,
-            code,
-            format!("Organization {org_id} was not found."),
-        ))
-    }
-}
-
 /// Resolves a `{directory_id}` path segment; an unknown directory is a 404.
 pub(crate) fn scope_of(w: &World, directory_id: &str) -> ApiResult<Scope> {
     if directory_id == "-" {
@@ -330,10 +313,6 @@ fn uam_bad_request(message: impl Into<String>) -> ApiError {
     ApiError::new(ORG, StatusCode::BAD_REQUEST, "ADMIN-UAM-400-1", message)
 }
 
-fn timestamp(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
 fn ok_json(body: &Value) -> ApiResult<Response> {
     Ok(json_response(StatusCode::OK, body))
 }
@@ -435,7 +414,7 @@ fn base_user(w: &World, ax: AccountIx, scope: Scope) -> Map<String, Value> {
         "membershipStatus".into(),
         json!(membership_in(w, ax, scope)),
     );
-    m.insert("addedToOrg".into(), json!(timestamp(&a.added_to_org)));
+    m.insert("addedToOrg".into(), json!(ts(a.added_to_org)));
     m.insert("name".into(), json!(a.name));
     m.insert("nickname".into(), json!(a.nickname));
     if let Some(email) = &a.email {
@@ -471,7 +450,7 @@ fn base_user(w: &World, ax: AccountIx, scope: Scope) -> Map<String, Value> {
     }
     m.insert("timeZone".into(), json!(profile.time_zone));
     if let Some(when) = &a.deactivated_on {
-        m.insert("deactivatedOn".into(), json!(timestamp(when)));
+        m.insert("deactivatedOn".into(), json!(ts(*when)));
     }
     m
 }
@@ -505,7 +484,7 @@ pub(crate) fn render_user(w: &World, ax: AccountIx, scope: Scope, expand: Expand
                 let resource = w.resource(rx);
                 let mut item = json!({"key": resource.product.key(), "id": resource.ari()});
                 if let Some(at) = a.last_active.get(&rx) {
-                    item["lastActiveTimestamp"] = json!(timestamp(at));
+                    item["lastActiveTimestamp"] = json!(ts(*at));
                 }
                 item
             })
@@ -1013,8 +992,14 @@ fn page_links<F: Serialize>(
             limit
         ));
     }
-    if offset + limit < total {
-        links["next"] = json!(encode_cursor(tag, dir, filters, offset + limit, limit));
+    if offset.saturating_add(limit) < total {
+        links["next"] = json!(encode_cursor(
+            tag,
+            dir,
+            filters,
+            offset.saturating_add(limit),
+            limit
+        ));
     }
     links
 }
@@ -1867,7 +1852,7 @@ fn render_v1_user(w: &World, ax: AccountIx, users_url: &str) -> Value {
             let key = v1_product_key(resource.product)?;
             let mut item = json!({"key": key, "name": resource.product.display_name(), "url": v1_product_url(w, *rx)});
             if let Some(at) = a.last_active.get(rx) {
-                item["last_active"] = json!(timestamp(at));
+                item["last_active"] = json!(ts(*at));
             }
             Some(item)
         })
@@ -1889,7 +1874,7 @@ fn render_v1_user(w: &World, ax: AccountIx, users_url: &str) -> Value {
         user["email"] = json!(email);
     }
     if let Some(last) = a.last_active.values().max() {
-        user["last_active"] = json!(timestamp(last));
+        user["last_active"] = json!(ts(*last));
     }
     user
 }
@@ -1920,8 +1905,8 @@ async fn managed_accounts(
         if offset > 0 {
             links["prev"] = json!(page_url(offset.saturating_sub(V1_PAGE_SIZE)));
         }
-        if offset + V1_PAGE_SIZE < managed.len() {
-            links["next"] = json!(page_url(offset + V1_PAGE_SIZE));
+        if offset.saturating_add(V1_PAGE_SIZE) < managed.len() {
+            links["next"] = json!(page_url(offset.saturating_add(V1_PAGE_SIZE)));
         }
         ok_json(&json!({"data": data, "links": links, "meta": {"total": managed.len()}}))
     })
