@@ -26,6 +26,7 @@ pub mod family;
 pub mod models;
 pub mod page;
 pub mod rate_limit;
+mod write;
 
 pub use client::{Client, ClientBuilder};
 pub use config::{Rate, RateLimits, RetryPolicy};

@@ -38,7 +38,6 @@
 //! ```
 
 use std::collections::HashSet;
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -58,6 +57,7 @@ use crate::models::confluence::{
     SpacePermissionAssignment, SpaceQuery, SpaceRoleMode, SubjectType, User, UserSearch, UserV2,
 };
 use crate::page::{Next, PageOf, cursor_from_url, page_is_full, paginate};
+use crate::write::write_once;
 
 /// Most items of a v1 group, member or membership page (documented default and cap).
 const V1_MAX: u32 = 200;
@@ -73,8 +73,6 @@ const USERS_BULK_MAX: usize = 250;
 const EMAILS_MAX: usize = 100;
 /// Most ids or keys per spaces filter.
 const SPACE_FILTER_MAX: usize = 250;
-/// Attempts of a non-idempotent write (each after a read proving the previous did not apply).
-const WRITE_ATTEMPTS: u32 = 3;
 
 /// Handler of one site's Confluence. Get one with [`Client::confluence`]. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -280,7 +278,7 @@ impl<'a> ConfluenceApi<'a> {
         if name.trim().is_empty() {
             return Err(Error::InvalidInput("a group name is required".into()));
         }
-        write_verified(
+        write_once(
             || async {
                 let call = self
                     .v1(Method::POST, "/wiki/rest/api/group", "/group")?
@@ -472,7 +470,7 @@ impl<'a> ConfluenceApi<'a> {
         require("a space key", space_key)?;
         require("a subject identifier", &permission.subject.identifier)?;
         let path = format!("/space/{}/permission", segment(space_key));
-        write_verified(
+        write_once(
             || async {
                 let call = self
                     .v1(
@@ -702,7 +700,7 @@ impl<'a> ConfluenceApi<'a> {
                 .json(&json!({ "emails": pending }))?;
             let err = match self.client.empty(call).await {
                 Ok(()) => return Ok(()),
-                Err(err) if err.is_ambiguous() && attempt < WRITE_ATTEMPTS => err,
+                Err(err) if err.is_ambiguous() && attempt < crate::write::WRITE_ATTEMPTS => err,
                 Err(err) => return Err(err),
             };
             match self.check_access_by_email(&pending).await {
@@ -722,37 +720,6 @@ impl<'a> ConfluenceApi<'a> {
                     tracing::warn!(error = %check_err, "invite-by-email: cannot verify after an ambiguous failure");
                     return Err(err);
                 }
-            }
-        }
-    }
-}
-
-/// Runs a non-idempotent `write`; after an ambiguous failure runs `verify` and returns what it
-/// found, else writes again (at most [`WRITE_ATTEMPTS`] writes). A failing verification
-/// returns the write's ambiguous error.
-async fn write_verified<T, W, WF, V, VF>(mut write: W, mut verify: V) -> Result<T>
-where
-    W: FnMut() -> WF,
-    WF: Future<Output = Result<T>>,
-    V: FnMut() -> VF,
-    VF: Future<Output = Result<Option<T>>>,
-{
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let err = match write().await {
-            Ok(value) => return Ok(value),
-            Err(err) if err.is_ambiguous() && attempt < WRITE_ATTEMPTS => err,
-            Err(err) => return Err(err),
-        };
-        match verify().await {
-            Ok(Some(value)) => return Ok(value),
-            Ok(None) => {
-                tracing::debug!(error = %err, attempt, "the write did not apply; writing again");
-            }
-            Err(verify_err) => {
-                tracing::warn!(error = %verify_err, "cannot verify a write after an ambiguous failure");
-                return Err(err);
             }
         }
     }

@@ -22,7 +22,6 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -38,6 +37,7 @@ use crate::models::jira::{
     Project, ProjectFilter, ProjectRole, ProjectRoleRef, RoleActorRef, RoleActors, User,
 };
 use crate::page::{Next, PageOf, page_is_full, paginate};
+use crate::write::write_once;
 use crate::{Client, Error};
 
 /// Largest page of `users/search` and `user/search` (documented: 1000).
@@ -52,8 +52,6 @@ pub const USER_BULK_PAGE_SIZE: u32 = 100;
 pub const USER_BULK_IDS_PER_REQUEST: usize = 50;
 /// Largest page of `project/search` (documented: 100).
 pub const PROJECTS_PAGE_MAX: u32 = 100;
-/// Attempts of a non-idempotent write, the first included (see [`write_once`]).
-pub(crate) const WRITE_ATTEMPTS: u32 = 3;
 
 /// Handler of one site's Jira. Get one with [`Client::jira`].
 #[derive(Debug, Clone)]
@@ -71,38 +69,6 @@ impl Client {
             client: self,
             site: Arc::from(site),
         })
-    }
-}
-
-/// Runs a non-idempotent write so that it is never applied twice: after an ambiguous failure
-/// (timeout, broken connection, 5xx; see [`Error::is_ambiguous`]) `applied` reads whether the
-/// write happened anyway. Its answer is returned when it did; the write is repeated only when
-/// it did not, at most [`WRITE_ATTEMPTS`] times in all. When the read itself fails, the write's
-/// (ambiguous) error is returned.
-pub(crate) async fn write_once<T, W, WF, A, AF>(mut write: W, mut applied: A) -> Result<T>
-where
-    W: FnMut() -> WF,
-    WF: Future<Output = Result<T>>,
-    A: FnMut() -> AF,
-    AF: Future<Output = Result<Option<T>>>,
-{
-    let mut attempt = 1;
-    loop {
-        let err = match write().await {
-            Ok(value) => return Ok(value),
-            Err(err) if err.is_ambiguous() => err,
-            Err(err) => return Err(err),
-        };
-        tracing::debug!(attempt, error = %err, "ambiguous write failure; reading whether it was applied");
-        match applied().await {
-            Ok(Some(value)) => return Ok(value),
-            Ok(None) if attempt < WRITE_ATTEMPTS => attempt += 1,
-            Ok(None) => return Err(err),
-            Err(read) => {
-                tracing::warn!(error = %read, "could not verify an ambiguous write");
-                return Err(err);
-            }
-        }
     }
 }
 
@@ -663,6 +629,7 @@ impl<'a> JiraApi<'a> {
 mod tests {
     use super::*;
     use crate::family::Family;
+    use crate::write::WRITE_ATTEMPTS;
     use reqwest::StatusCode;
 
     #[test]

@@ -28,7 +28,6 @@ use futures::Stream;
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::api::jira::write_once;
 use crate::client::{Call, SiteProduct, segment};
 use crate::error::Result;
 use crate::family::{Family, Scope};
@@ -37,6 +36,7 @@ use crate::models::jsm::{
     OrganizationRef, PagedDto, ServiceDesk,
 };
 use crate::page::{Next, PageOf, paginate};
+use crate::write::write_once;
 use crate::{Client, Error};
 
 /// Page size asked of every JSM list (JSM's usual maximum).
@@ -172,7 +172,7 @@ impl<'a> JsmApi<'a> {
                         account_id,
                     });
                 }
-                Err(err) if err.is_ambiguous() && attempt < crate::api::jira::WRITE_ATTEMPTS => {
+                Err(err) if err.is_ambiguous() && attempt < crate::write::WRITE_ATTEMPTS => {
                     tracing::debug!(attempt, error = %err, "ambiguous customer create; sending it again under the duplicate check");
                     attempt += 1;
                 }

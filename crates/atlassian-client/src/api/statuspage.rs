@@ -28,7 +28,6 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -44,11 +43,10 @@ use crate::models::statuspage::{
     NewTeamMember, Page, PageChange, PageRoles, TeamMember, UserPermissions,
 };
 use crate::page::{Next, PageOf, page_is_full, paginate};
+use crate::write::write_once;
 
 /// Largest (and default) `per_page` of the team member list (since 2023-02-28).
 const PER_PAGE_MAX: u32 = 100;
-/// Attempts of a non-idempotent write (each after a read proving the previous did not apply).
-const WRITE_ATTEMPTS: u32 = 3;
 
 /// Handler of Statuspage. Get one with [`Client::statuspage`]. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -178,7 +176,7 @@ impl<'a> StatuspageApi<'a> {
         const ROUTE: &str = "/v1/organizations/{organization_id}/users";
         let path = self.org_path("/users");
         let body = json!({ "user": member });
-        write_verified(
+        write_once(
             || async {
                 let call = self.call(Method::POST, ROUTE, &path)?.json(&body)?;
                 self.client.json::<TeamMember>(call).await
@@ -274,37 +272,6 @@ fn merge_pages(
         }
     }
     merged
-}
-
-/// Runs a non-idempotent `write`; after an ambiguous failure runs `verify` and returns what it
-/// found, else writes again (at most [`WRITE_ATTEMPTS`] writes). A failing verification
-/// returns the write's ambiguous error.
-async fn write_verified<T, W, WF, V, VF>(mut write: W, mut verify: V) -> Result<T>
-where
-    W: FnMut() -> WF,
-    WF: Future<Output = Result<T>>,
-    V: FnMut() -> VF,
-    VF: Future<Output = Result<Option<T>>>,
-{
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let err = match write().await {
-            Ok(value) => return Ok(value),
-            Err(err) if err.is_ambiguous() && attempt < WRITE_ATTEMPTS => err,
-            Err(err) => return Err(err),
-        };
-        match verify().await {
-            Ok(Some(value)) => return Ok(value),
-            Ok(None) => {
-                tracing::debug!(error = %err, attempt, "the write did not apply; writing again");
-            }
-            Err(verify_err) => {
-                tracing::warn!(error = %verify_err, "cannot verify a write after an ambiguous failure");
-                return Err(err);
-            }
-        }
-    }
 }
 
 fn require(what: &str, value: &str) -> Result<()> {

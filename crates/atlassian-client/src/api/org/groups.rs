@@ -15,6 +15,7 @@ use crate::models::RoleId;
 use crate::models::org::{
     Count, Group, GroupExpand, GroupRoleAssignment, GroupStats, SortDirection,
 };
+use crate::write::write_once;
 
 /// Filters of the groups list and count. `directory_ids`, `account_ids`, `group_ids`,
 /// `resource_owners` and `role_ids` take at most 10 values, `resource_ids` 20.
@@ -154,9 +155,6 @@ struct GroupRole<'r> {
     role_id: &'r RoleId,
 }
 
-/// Attempts of the non-idempotent group writes after ambiguous failures.
-const WRITE_ATTEMPTS: u32 = 3;
-
 impl<'a> OrgApi<'a> {
     /// Every group matching `search`
     /// (`POST /v2/orgs/{orgId}/directories/{directoryId}/groups/search`), by name. Pages of up
@@ -284,46 +282,29 @@ impl<'a> OrgApi<'a> {
         required("a group name", name)?;
         let path = self.dir_path(directory_id, "/groups")?;
         let body = CreateGroup { name, description };
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let call = self.call(Method::POST, ROUTE, &path)?.json(&body)?;
-            let err = match self.client.send(call).await {
-                Ok(response) => {
-                    if !response.body.iter().all(u8::is_ascii_whitespace)
-                        && let Ok(created) =
-                            decode::<DataOf<Group>>(Family::Org, ROUTE, &response.body)
-                        && !created.data.id.is_empty()
-                    {
-                        return Ok(created.data);
-                    }
-                    return self
-                        .find_group_named(directory_id, name)
-                        .await?
-                        .ok_or_else(|| Error::Decode {
-                            family: Family::Org,
-                            route: ROUTE,
-                            path: String::new(),
-                            message: format!(
-                                "group {name:?} was created but cannot be found by name"
-                            ),
-                        });
+        write_once(
+            || async {
+                let call = self.call(Method::POST, ROUTE, &path)?.json(&body)?;
+                let response = self.client.send(call).await?;
+                if !response.body.iter().all(u8::is_ascii_whitespace)
+                    && let Ok(created) = decode::<DataOf<Group>>(Family::Org, ROUTE, &response.body)
+                    && !created.data.id.is_empty()
+                {
+                    return Ok(created.data);
                 }
-                Err(err) if err.is_ambiguous() => err,
-                Err(err) => return Err(err),
-            };
-            match self.find_group_named(directory_id, name).await {
-                Ok(Some(group)) => return Ok(group),
-                Ok(None) if attempt < WRITE_ATTEMPTS => {
-                    tracing::info!(route = ROUTE, attempt, error = %err, "the group was not created; trying again");
-                }
-                Ok(None) => return Err(err),
-                Err(read) => {
-                    tracing::warn!(route = ROUTE, error = %read, "cannot verify an ambiguous group creation");
-                    return Err(err);
-                }
-            }
-        }
+                // The spec declares no body for 201: find the new group by name.
+                self.find_group_named(directory_id, name)
+                    .await?
+                    .ok_or_else(|| Error::Decode {
+                        family: Family::Org,
+                        route: ROUTE,
+                        path: String::new(),
+                        message: format!("group {name:?} was created but cannot be found by name"),
+                    })
+            },
+            || self.find_group_named(directory_id, name),
+        )
+        .await
     }
 
     /// The group with exactly this name in `directory_id`, if any.
@@ -353,28 +334,21 @@ impl<'a> OrgApi<'a> {
         const ROUTE: &str = "/v2/orgs/{orgId}/directories/{directoryId}/groups/{groupId}";
         required("a group id", group_id)?;
         let path = self.dir_path(directory_id, &format!("/groups/{}", segment(group_id)))?;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut call = self.call(Method::DELETE, ROUTE, &path)?;
-            call.idempotent = false;
-            let err = match self.client.empty(call).await {
-                Ok(()) => return Ok(()),
-                Err(err) if err.is_ambiguous() => err,
-                Err(err) => return Err(err),
-            };
-            match self.group(directory_id, group_id).await {
-                Err(read) if read.is_not_found() => return Ok(()),
-                Ok(_) if attempt < WRITE_ATTEMPTS => {
-                    tracing::info!(route = ROUTE, attempt, error = %err, "the group was not deleted; trying again");
+        write_once(
+            || async {
+                let mut call = self.call(Method::DELETE, ROUTE, &path)?;
+                call.idempotent = false;
+                self.client.empty(call).await
+            },
+            || async {
+                match self.group(directory_id, group_id).await {
+                    Err(read) if read.is_not_found() => Ok(Some(())),
+                    Ok(_) => Ok(None),
+                    Err(read) => Err(read),
                 }
-                Ok(_) => return Err(err),
-                Err(read) => {
-                    tracing::warn!(route = ROUTE, error = %read, "cannot verify an ambiguous group deletion");
-                    return Err(err);
-                }
-            }
-        }
+            },
+        )
+        .await
     }
 
     /// The directory to change memberships in: `directory_id`, or the group's own directory

@@ -18,6 +18,7 @@ use crate::models::org::{
     MembershipStatus, RoleAssignment, SortDirection, UserExpand, UserStats, UserStatus,
 };
 use crate::page::{Next, cursor_from_url, paginate};
+use crate::write::write_once;
 
 /// Filters of the users search, the deprecated list and the count. Every filter is optional;
 /// lists combine with OR inside a filter and AND across filters. Limits from the spec (checked
@@ -238,9 +239,6 @@ enum Lifecycle {
     Suspend,
     Restore,
 }
-
-/// Attempts of [`OrgApi::remove_user`] after ambiguous failures.
-const REMOVE_ATTEMPTS: u32 = 3;
 
 impl<'a> OrgApi<'a> {
     /// Every directory user matching `search`
@@ -509,31 +507,24 @@ impl<'a> OrgApi<'a> {
         const ROUTE: &str = "/v2/orgs/{orgId}/directories/{directoryId}/users/{accountId}";
         required("an account id", account_id)?;
         let path = self.dir_path(directory_id, &format!("/users/{}", segment(account_id)))?;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut call = self.call(Method::DELETE, ROUTE, &path)?;
-            call.idempotent = false;
-            let err = match self.client.empty(call).await {
-                Ok(()) => return Ok(()),
-                Err(err) if err.is_ambiguous() => err,
-                Err(err) => return Err(err),
-            };
-            match self.user(directory_id, account_id).await {
-                Err(read) if read.is_not_found() => return Ok(()),
-                Ok(user) if user.membership_status == Some(MembershipStatus::NoMembership) => {
-                    return Ok(());
+        write_once(
+            || async {
+                let mut call = self.call(Method::DELETE, ROUTE, &path)?;
+                call.idempotent = false;
+                self.client.empty(call).await
+            },
+            || async {
+                match self.user(directory_id, account_id).await {
+                    Err(read) if read.is_not_found() => Ok(Some(())),
+                    Ok(user) if user.membership_status == Some(MembershipStatus::NoMembership) => {
+                        Ok(Some(()))
+                    }
+                    Ok(_) => Ok(None),
+                    Err(read) => Err(read),
                 }
-                Ok(_) if attempt < REMOVE_ATTEMPTS => {
-                    tracing::info!(route = ROUTE, attempt, error = %err, "the removal did not happen; trying again");
-                }
-                Ok(_) => return Err(err),
-                Err(read) => {
-                    tracing::warn!(route = ROUTE, error = %read, "cannot verify an ambiguous removal");
-                    return Err(err);
-                }
-            }
-        }
+            },
+        )
+        .await
     }
 
     /// Every managed account: accounts on the org's verified domains
