@@ -274,8 +274,9 @@ pub(crate) fn parse_error_body(body: &[u8]) -> (Option<String>, Option<String>, 
             .or_else(|| Some(key.clone()));
         return (Some(key), message, value.get("context").cloned());
     }
-    // Gateway {code,message}, ApplicationError {code,title,detail}, Spring, Confluence v1, Statuspage.
-    let code = value.get("code").and_then(s);
+    // Gateway {code,message}, ApplicationError {code,title,detail}, Spring, Confluence v1,
+    // Statuspage, SCIM `ScimError {status, scimType, detail}` and `Failure {error, traceId}`.
+    let code = value.get("code").and_then(s).or_else(|| value.get("scimType").and_then(s));
     let message = value
         .get("detail")
         .and_then(s)
@@ -348,6 +349,12 @@ mod tests {
                 "Could not authenticate",
             ),
             (r#"{"error":"Rate limited"}"#, None, "Rate limited"),
+            (
+                r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"409","scimType":"uniqueness","detail":"User exists"}"#,
+                Some("uniqueness"),
+                "User exists",
+            ),
+            (r#"{"error":"Unauthorized","traceId":"abc"}"#, None, "Unauthorized"),
         ];
         for (body, code, message) in cases {
             let (c, m, _) = parse_error_body(body.as_bytes());
