@@ -276,7 +276,10 @@ pub(crate) fn parse_error_body(body: &[u8]) -> (Option<String>, Option<String>, 
     }
     // Gateway {code,message}, ApplicationError {code,title,detail}, Spring, Confluence v1,
     // Statuspage, SCIM `ScimError {status, scimType, detail}` and `Failure {error, traceId}`.
-    let code = value.get("code").and_then(s).or_else(|| value.get("scimType").and_then(s));
+    let code = value
+        .get("code")
+        .and_then(s)
+        .or_else(|| value.get("scimType").and_then(s));
     let message = value
         .get("detail")
         .and_then(s)
@@ -354,7 +357,11 @@ mod tests {
                 Some("uniqueness"),
                 "User exists",
             ),
-            (r#"{"error":"Unauthorized","traceId":"abc"}"#, None, "Unauthorized"),
+            (
+                r#"{"error":"Unauthorized","traceId":"abc"}"#,
+                None,
+                "Unauthorized",
+            ),
         ];
         for (body, code, message) in cases {
             let (c, m, _) = parse_error_body(body.as_bytes());

@@ -238,19 +238,31 @@ mod tests {
     async fn scim_start_index_paging_is_one_based_and_stops_at_total_results() {
         // SCIM: `startIndex` is 1-based, `itemsPerPage` may be below `count`, `totalResults` ends.
         let users: Vec<u32> = (1..=7).collect();
-        let (items, err) = collect(paginate(Family::Org, "/scim/directory/{directoryId}/Users", |next| {
-            let users = users.clone();
-            async move {
-                let start_index = match next {
-                    Some(Next::Offset(o)) => o + 1,
-                    _ => 1,
-                };
-                let page: Vec<u32> = users.iter().copied().skip(start_index as usize - 1).take(3).collect();
-                let total = users.len() as u64;
-                let seen = start_index - 1 + page.len() as u64;
-                Ok(PageOf { items: page, next: (seen < total).then_some(Next::Offset(seen)) })
-            }
-        }))
+        let (items, err) = collect(paginate(
+            Family::Org,
+            "/scim/directory/{directoryId}/Users",
+            |next| {
+                let users = users.clone();
+                async move {
+                    let start_index = match next {
+                        Some(Next::Offset(o)) => o + 1,
+                        _ => 1,
+                    };
+                    let page: Vec<u32> = users
+                        .iter()
+                        .copied()
+                        .skip(start_index as usize - 1)
+                        .take(3)
+                        .collect();
+                    let total = users.len() as u64;
+                    let seen = start_index - 1 + page.len() as u64;
+                    Ok(PageOf {
+                        items: page,
+                        next: (seen < total).then_some(Next::Offset(seen)),
+                    })
+                }
+            },
+        ))
         .await;
         assert!(err.is_none());
         assert_eq!(items, users);

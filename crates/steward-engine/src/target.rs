@@ -1,0 +1,85 @@
+//! The resolved connection settings: where Atlassian is and which credentials to use.
+//!
+//! The binary builds a [`Target`] from its configuration (file, environment, `*_FILE` secrets);
+//! the engine never reads configuration itself, so tests build one straight from a simulator.
+
+use std::time::Duration;
+
+use atlassian_client::Client;
+use atlassian_client::config::RetryPolicy;
+use secrecy::SecretString;
+use url::Url;
+
+/// Everything needed to talk to one Atlassian organization. Secrets are [`SecretString`]s:
+/// `Debug` redacts them.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `https://api.atlassian.com` (Org API, user management).
+    pub api_url: Url,
+    /// The organization id (`admin.atlassian.com/o/<org id>/…`).
+    pub org_id: String,
+    /// The org API key (Bearer).
+    pub org_api_key: SecretString,
+    /// The integration account's email: owner of the site API tokens, expected to be an
+    /// Organization admin.
+    pub integration_email: String,
+    /// The sites Steward manages.
+    pub sites: Vec<SiteTarget>,
+    /// Statuspage, when the org uses it.
+    pub statuspage: Option<StatuspageTarget>,
+}
+
+/// One site (`https://<site>.atlassian.net`), reached with the integration account's API token.
+#[derive(Debug, Clone)]
+pub struct SiteTarget {
+    /// Name Steward uses for the site (e.g. `acme`).
+    pub name: String,
+    /// The site URL.
+    pub url: Url,
+    /// The integration account's API token for this site.
+    pub api_token: SecretString,
+}
+
+/// The Statuspage organization.
+#[derive(Debug, Clone)]
+pub struct StatuspageTarget {
+    /// `https://api.statuspage.io`.
+    pub url: Url,
+    /// A Statuspage API key.
+    pub api_key: SecretString,
+    /// The Statuspage organization id.
+    pub organization_id: String,
+}
+
+impl Target {
+    /// A client for every API of the target, with the given retry policy and per-attempt
+    /// timeout.
+    pub fn client(
+        &self,
+        retry: RetryPolicy,
+        timeout: Duration,
+    ) -> Result<Client, atlassian_client::Error> {
+        let mut builder = Client::builder()
+            .api_url(self.api_url.clone())
+            .org_api_key(self.org_api_key.clone())
+            .org_id(self.org_id.clone())
+            .retry(retry)
+            .timeout(timeout);
+        for site in &self.sites {
+            builder = builder.site(
+                site.name.clone(),
+                site.url.clone(),
+                self.integration_email.clone(),
+                site.api_token.clone(),
+            );
+        }
+        if let Some(sp) = &self.statuspage {
+            builder = builder.statuspage(
+                sp.url.clone(),
+                sp.api_key.clone(),
+                sp.organization_id.clone(),
+            );
+        }
+        builder.build()
+    }
+}

@@ -1,0 +1,3 @@
+//! Integration tests of the engine against the in-process simulator.
+
+mod verify;

@@ -1,0 +1,32 @@
+//! Steward's persistent store.
+//!
+//! Steward keeps what it learns about an Atlassian organization (sites, products, accounts,
+//! groups, grants, Statuspage and JSM access) as *snapshots*, one per sync run, so that readers
+//! always see one consistent, completed picture while a new sync is being written, a crashed
+//! sync can resume from its checkpoints, and two snapshots can be diffed into change events.
+//! It also keeps the change-event history and the secrets Steward needs, encrypted at rest.
+//!
+//! One behaviour on two back ends: SQLite by default (one file, WAL, created and migrated on
+//! first open) and PostgreSQL when the database URL says `postgres://`. Both run the same SQL
+//! (runtime `sqlx::query`, no offline macro cache) with per-backend migrations in
+//! `migrations/{sqlite,postgres}`, and one test suite runs against both.
+//!
+//! Entry point: [`Store::open`]; then [`Store::runs`], [`Store::writer`],
+//! [`Store::latest_snapshot`]/[`Store::snapshot`], [`Store::changes`] and [`Store::secrets`].
+
+mod error;
+mod redact;
+mod rows;
+mod secrets;
+mod store;
+
+pub use error::{Error, Result};
+pub use redact::redact_url;
+pub use rows::{
+    AccountFilter, AccountRow, Batch, ChangeEvent, ChangeKind, ChangeQuery, Checkpoint,
+    DirectoryRow, GrantSource, GroupMembershipRow, GroupRoleRow, GroupRow, JsmCustomerRow,
+    LastActiveRow, NewChangeEvent, OrgRow, ResourceRow, RoleAssignmentRow, RunId, RunStatus,
+    SiteRow, StatuspageMemberRow, StatuspagePermissionRow, SyncRun,
+};
+pub use secrets::MasterKey;
+pub use store::{Changes, Runs, Secrets, Snapshot, SnapshotWriter, Store};

@@ -1,0 +1,136 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use atlassian_sim::seed::SizeProfile;
+use atlassian_sim::state::Mode;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Steward: access lifecycle for Atlassian Cloud, connected once at the organization level.
+///
+/// Configuration comes from defaults, then the TOML file (`--config`), then `STEWARD_*`
+/// environment variables (`STEWARD_ATLASSIAN__ORG_ID`, `STEWARD_STATUSPAGE__API_KEY_FILE`, …).
+#[derive(Debug, Parser)]
+#[command(name = "steward", version, about, long_about = None)]
+pub struct Cli {
+    /// The configuration file (TOML). Default: `steward.toml` in the current directory, if it
+    /// exists.
+    #[arg(long, global = true, env = "STEWARD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// How to print what a command lists.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Human-readable (a checklist for `verify`).
+    Table,
+    /// JSON.
+    Json,
+    /// CSV with a header row.
+    Csv,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a configuration file, from flags or interactively on a terminal.
+    Init(InitArgs),
+    /// Check every prerequisite of the connection and say how to fix what fails.
+    ///
+    /// Exits 0 when no check fails, 1 when one does, 2 on a configuration error.
+    Verify(VerifyArgs),
+    /// Run a simulated Atlassian organization in-process and configure Steward for it.
+    Sandbox(SandboxArgs),
+}
+
+/// `steward init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write the configuration (default: `--config`, else `steward.toml`).
+    #[arg(long, value_name = "FILE")]
+    pub path: Option<PathBuf>,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+    /// The organization id (admin.atlassian.com/o/<org id>/overview).
+    #[arg(long)]
+    pub org_id: Option<String>,
+    /// The Org API URL.
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// A file holding the org API key (the key is never passed on the command line).
+    #[arg(long, value_name = "FILE")]
+    pub org_api_key_file: Option<PathBuf>,
+    /// The integration account's email.
+    #[arg(long, value_name = "EMAIL")]
+    pub integration_email: Option<String>,
+    /// A site, as NAME=URL (repeatable), e.g. `acme=https://acme.atlassian.net`.
+    #[arg(long = "site", value_name = "NAME=URL")]
+    pub sites: Vec<String>,
+    /// The file holding a site's API token, as NAME=FILE (repeatable).
+    #[arg(long = "site-token-file", value_name = "NAME=FILE")]
+    pub site_token_files: Vec<String>,
+    /// The Statuspage API URL.
+    #[arg(long, value_name = "URL")]
+    pub statuspage_url: Option<String>,
+    /// A file holding the Statuspage API key.
+    #[arg(long, value_name = "FILE")]
+    pub statuspage_api_key_file: Option<PathBuf>,
+    /// The Statuspage organization id.
+    #[arg(long)]
+    pub statuspage_organization_id: Option<String>,
+    /// The database URL.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Never prompt, even on a terminal.
+    #[arg(long)]
+    pub no_input: bool,
+}
+
+/// Options of the built-in sandbox.
+#[derive(Debug, Clone, Args)]
+pub struct SandboxOptions {
+    /// Seed of the generated organization (same seed, same org).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Size of the generated organization.
+    #[arg(long, value_enum, default_value_t = SizeProfile::Small)]
+    pub profile: SizeProfile,
+    /// User-management experience of the generated organization.
+    #[arg(long, value_enum, default_value_t = Mode::Centralized)]
+    pub mode: Mode,
+}
+
+/// `steward verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Start the sandbox in-process and verify against it (ignores the configuration).
+    #[arg(long)]
+    pub sandbox: bool,
+    /// Sandbox options (with `--sandbox`).
+    #[command(flatten)]
+    pub sim: SandboxOptions,
+}
+
+/// `steward sandbox`.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Sandbox options.
+    #[command(flatten)]
+    pub sim: SandboxOptions,
+    /// Address to serve on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub addr: std::net::SocketAddr,
+    /// Where to write the configuration that points Steward at the sandbox.
+    #[arg(long, value_name = "FILE", default_value = "steward-sandbox.toml")]
+    pub write_config: PathBuf,
+    /// Overwrite an existing configuration file.
+    #[arg(long)]
+    pub force: bool,
+}

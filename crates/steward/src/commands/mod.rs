@@ -1,0 +1,21 @@
+//! One module per subcommand.
+
+mod init;
+mod sandbox;
+mod verify;
+
+use crate::cli::{Cli, Command};
+
+/// Exit status of a verify that found a failing check.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit status of a configuration or usage error.
+pub const EXIT_ERROR: u8 = 2;
+
+/// Runs the subcommand; the exit status on success.
+pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+    match &cli.command {
+        Command::Init(args) => init::run(&cli, args),
+        Command::Verify(args) => verify::run(&cli, args).await,
+        Command::Sandbox(args) => sandbox::run(&cli, args).await,
+    }
+}

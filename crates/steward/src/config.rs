@@ -1,0 +1,529 @@
+//! Steward's configuration: defaults ← TOML file ← `STEWARD_*` environment, secrets inline or
+//! from `*_file`, resolved into the engine's [`Target`].
+//!
+//! Every error is one message that names the key and how to set it; none ever holds a secret
+//! (figment errors quote values, so those of secret keys are replaced before they are shown).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use steward_engine::{SiteTarget, StatuspageTarget, Target};
+use url::Url;
+
+/// Default Org API URL.
+pub const ATLASSIAN_API: &str = "https://api.atlassian.com";
+/// Default Statuspage API URL.
+pub const STATUSPAGE_API: &str = "https://api.statuspage.io";
+/// Default database.
+pub const DATABASE_URL: &str = "sqlite://steward.db";
+/// The file read when `--config` is not given (only if it exists).
+pub const DEFAULT_FILE: &str = "steward.toml";
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[atlassian]`.
+    pub atlassian: Option<AtlassianConfig>,
+    /// `[statuspage]`.
+    pub statuspage: Option<StatuspageConfig>,
+    /// `[database]`.
+    #[serde(default)]
+    #[allow(dead_code, reason = "read by the store and `steward sync`, next")]
+    pub database: DatabaseConfig,
+}
+
+/// `[atlassian]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AtlassianConfig {
+    #[serde(default, deserialize_with = "opt_text")]
+    pub org_id: Option<String>,
+    #[serde(default = "default_api_url", deserialize_with = "text")]
+    pub api_url: String,
+    #[serde(default, deserialize_with = "opt_secret")]
+    pub org_api_key: Option<SecretString>,
+    pub org_api_key_file: Option<PathBuf>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub integration_email: Option<String>,
+    #[serde(default)]
+    pub sites: Vec<SiteConfig>,
+}
+
+/// `[[atlassian.sites]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    #[serde(default, deserialize_with = "opt_text")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub url: Option<String>,
+    #[serde(default, deserialize_with = "opt_secret")]
+    pub api_token: Option<SecretString>,
+    pub api_token_file: Option<PathBuf>,
+}
+
+/// `[statuspage]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatuspageConfig {
+    #[serde(default = "default_statuspage_url", deserialize_with = "text")]
+    pub url: String,
+    #[serde(default, deserialize_with = "opt_secret")]
+    pub api_key: Option<SecretString>,
+    pub api_key_file: Option<PathBuf>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub organization_id: Option<String>,
+}
+
+/// `[database]`.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    #[serde(default = "default_database_url", deserialize_with = "text")]
+    pub url: String,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: default_database_url(),
+        }
+    }
+}
+
+/// A scalar read as text. Environment values are parsed by type (`STEWARD_ATLASSIAN__ORG_ID=123`
+/// arrives as a number), but every value Steward reads is text.
+struct Text(String);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Text;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text, E> {
+                Ok(Text(v.to_owned()))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Text, E> {
+                Ok(Text(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Text::deserialize(d).map(|t| t.0)
+}
+
+fn opt_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<Text>::deserialize(d).map(|t| t.map(|t| t.0))
+}
+
+fn opt_secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SecretString>, D::Error> {
+    Option::<Text>::deserialize(d).map(|t| t.map(|t| SecretString::from(t.0)))
+}
+
+fn default_api_url() -> String {
+    ATLASSIAN_API.to_owned()
+}
+fn default_statuspage_url() -> String {
+    STATUSPAGE_API.to_owned()
+}
+fn default_database_url() -> String {
+    DATABASE_URL.to_owned()
+}
+
+/// The keys whose values are secrets: never quoted in an error.
+const SECRET_KEYS: [&str; 3] = ["org_api_key", "api_token", "api_key"];
+
+/// The sections `STEWARD_*` variables may set; other `STEWARD_*` variables (`STEWARD_CONFIG`,
+/// test settings) are not configuration keys.
+const SECTIONS: [&str; 3] = ["atlassian__", "statuspage__", "database__"];
+
+/// The configuration file in effect: `--config`, else `steward.toml` if it exists.
+pub fn file_in_effect(explicit: Option<&Path>) -> anyhow::Result<Option<PathBuf>> {
+    match explicit {
+        Some(path) => {
+            if !path.exists() {
+                bail!(
+                    "the configuration file {} does not exist: create it with `steward init --path {}`",
+                    path.display(),
+                    path.display()
+                );
+            }
+            Ok(Some(path.to_owned()))
+        }
+        None => {
+            let default = PathBuf::from(DEFAULT_FILE);
+            Ok(default.exists().then_some(default))
+        }
+    }
+}
+
+/// Loads defaults ← `file` ← environment.
+pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+    let mut figment = Figment::new();
+    if let Some(file) = file {
+        // Parse it ourselves first: the TOML error then names line and column.
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read the configuration file {}", file.display()))?;
+        if let Err(e) = toml::from_str::<toml::Table>(&text) {
+            bail!(
+                "{} is not valid TOML: {}",
+                file.display(),
+                redact_toml_error(&e)
+            );
+        }
+        figment = figment.merge(Toml::file_exact(file));
+    }
+    let env = Env::prefixed("STEWARD_")
+        .filter(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            SECTIONS.iter().any(|s| key.starts_with(s))
+        })
+        .split("__");
+    figment = figment.merge(env);
+    figment.extract::<Config>().map_err(|e| {
+        let messages: Vec<String> = e.into_iter().map(|e| describe_figment(&e)).collect();
+        anyhow::anyhow!("invalid configuration: {}", messages.join("; "))
+    })
+}
+
+/// A TOML syntax error with line and column, without quoting the offending line (it may hold a
+/// secret).
+fn redact_toml_error(e: &toml::de::Error) -> String {
+    // The Display's first line is "TOML parse error at line L, column C"; the lines after it
+    // quote the source, which may hold a secret.
+    let display = e.to_string();
+    let position = display.lines().next().unwrap_or_default().trim().to_owned();
+    format!("{position} ({})", e.message().trim())
+}
+
+/// One figment error as a sentence naming the key and its source, never the value of a secret.
+fn describe_figment(e: &figment::Error) -> String {
+    use figment::error::Kind;
+    let key = e.path.join(".");
+    let source = e
+        .metadata
+        .as_ref()
+        .map(|m| match &m.source {
+            Some(figment::Source::File(path)) => format!(" (in {})", path.display()),
+            _ => format!(" (from {})", m.name),
+        })
+        .unwrap_or_default();
+    let secret = e
+        .path
+        .last()
+        .is_some_and(|k| SECRET_KEYS.contains(&k.as_str()));
+    match &e.kind {
+        Kind::UnknownField(field, expected) => {
+            let at = if key.is_empty() {
+                field.clone()
+            } else if e.path.last() == Some(field) {
+                key.clone()
+            } else {
+                format!("{key}.{field}")
+            };
+            format!(
+                "unknown key `{at}`{source}; expected one of: {}",
+                expected.join(", ")
+            )
+        }
+        Kind::InvalidType(_, expected) if secret => {
+            format!("`{key}`{source} has the wrong type: expected {expected}")
+        }
+        Kind::InvalidValue(_, expected) if secret => {
+            format!("`{key}`{source} is invalid: expected {expected}")
+        }
+        Kind::InvalidType(actual, expected) => {
+            format!("`{key}`{source} has the wrong type: found {actual}, expected {expected}")
+        }
+        _ if secret => format!("`{key}`{source} is invalid"),
+        other => {
+            if key.is_empty() {
+                format!("{other}{source}")
+            } else {
+                format!("`{key}`{source}: {other}")
+            }
+        }
+    }
+}
+
+/// How to set a key, for "missing" messages.
+fn how_to_set(section: &str, key: &str) -> String {
+    format!(
+        "set `{key}` in the [{section}] section of the configuration file, or the environment variable STEWARD_{}__{}, or run `steward init`",
+        section.to_ascii_uppercase(),
+        key.to_ascii_uppercase()
+    )
+}
+
+/// Reads a secret inline or from its `_file` twin (trailing newline trimmed).
+fn secret(
+    inline: Option<&SecretString>,
+    file: Option<&PathBuf>,
+    name: &str,
+    missing: &mut Vec<String>,
+    how: impl FnOnce() -> String,
+) -> anyhow::Result<Option<SecretString>> {
+    match (inline, file) {
+        (Some(_), Some(_)) => bail!("set either `{name}` or `{name}_file`, not both"),
+        (Some(s), None) => Ok(Some(s.clone())),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read `{name}_file` {}", path.display()))?;
+            let value = text.trim_end_matches(['\r', '\n']).to_owned();
+            if value.is_empty() {
+                bail!("`{name}_file` {} is empty", path.display());
+            }
+            Ok(Some(SecretString::from(value)))
+        }
+        (None, None) => {
+            missing.push(format!("`{name}` (or `{name}_file`): {}", how()));
+            Ok(None)
+        }
+    }
+}
+
+fn parse_url(value: &str, key: &str) -> anyhow::Result<Url> {
+    Url::parse(value).map_err(|e| anyhow::anyhow!("`{key}` is not a valid URL ({value:?}): {e}"))
+}
+
+/// Resolves the configuration into what `verify` (and later sync) needs; every missing key is
+/// named in one message.
+pub fn target(config: &Config) -> anyhow::Result<Target> {
+    let mut missing = vec![];
+    let Some(a) = &config.atlassian else {
+        bail!(
+            "the configuration has no [atlassian] section: run `steward init`, or set `org_id`, `org_api_key` and `integration_email` under [atlassian] (or STEWARD_ATLASSIAN__ORG_ID, …)"
+        );
+    };
+    if a.org_id.is_none() {
+        missing.push(format!(
+            "`atlassian.org_id`: {}",
+            how_to_set("atlassian", "org_id")
+        ));
+    }
+    if a.integration_email.is_none() {
+        missing.push(format!(
+            "`atlassian.integration_email`: {}",
+            how_to_set("atlassian", "integration_email")
+        ));
+    }
+    let org_key = secret(
+        a.org_api_key.as_ref(),
+        a.org_api_key_file.as_ref(),
+        "atlassian.org_api_key",
+        &mut missing,
+        || how_to_set("atlassian", "org_api_key"),
+    )?;
+    let api_url = parse_url(&a.api_url, "atlassian.api_url")?;
+    let mut sites = vec![];
+    for (i, s) in a.sites.iter().enumerate() {
+        let label = s.name.clone().unwrap_or_else(|| format!("#{}", i + 1));
+        let how =
+            || format!("set it in the [[atlassian.sites]] entry {label} of the configuration file");
+        if s.name.is_none() {
+            missing.push(format!("`atlassian.sites[{i}].name`: {}", how()));
+        }
+        if s.url.is_none() {
+            missing.push(format!("`atlassian.sites[{i}].url`: {}", how()));
+        }
+        let token = secret(
+            s.api_token.as_ref(),
+            s.api_token_file.as_ref(),
+            &format!("atlassian.sites[{i}].api_token"),
+            &mut missing,
+            how,
+        )?;
+        if let (Some(name), Some(url), Some(token)) = (&s.name, &s.url, token) {
+            sites.push(SiteTarget {
+                name: name.clone(),
+                url: parse_url(url, &format!("atlassian.sites[{i}].url"))?,
+                api_token: token,
+            });
+        }
+    }
+    let statuspage = match &config.statuspage {
+        None => None,
+        Some(sp) => {
+            let key = secret(
+                sp.api_key.as_ref(),
+                sp.api_key_file.as_ref(),
+                "statuspage.api_key",
+                &mut missing,
+                || how_to_set("statuspage", "api_key"),
+            )?;
+            if sp.organization_id.is_none() {
+                missing.push(format!(
+                    "`statuspage.organization_id`: {}",
+                    how_to_set("statuspage", "organization_id")
+                ));
+            }
+            match (key, &sp.organization_id) {
+                (Some(api_key), Some(org)) => Some(StatuspageTarget {
+                    url: parse_url(&sp.url, "statuspage.url")?,
+                    api_key,
+                    organization_id: org.clone(),
+                }),
+                _ => None,
+            }
+        }
+    };
+    if !missing.is_empty() {
+        bail!("missing configuration: {}", missing.join("; "));
+    }
+    match (&a.org_id, &a.integration_email, org_key) {
+        (Some(org_id), Some(email), Some(key)) => Ok(Target {
+            api_url,
+            org_id: org_id.clone(),
+            org_api_key: key,
+            integration_email: email.clone(),
+            sites,
+            statuspage,
+        }),
+        _ => bail!("missing configuration"),
+    }
+}
+
+/// A configuration file as `init` and `sandbox` write it. Secrets are written inline only when
+/// they were typed in (the file is then created readable by its owner only).
+#[derive(Debug, Serialize)]
+pub struct FileOut {
+    pub atlassian: AtlassianOut,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statuspage: Option<StatuspageOut>,
+    pub database: DatabaseConfig,
+}
+
+/// `[atlassian]` as written.
+#[derive(Debug, Serialize)]
+pub struct AtlassianOut {
+    pub org_id: String,
+    pub api_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org_api_key: Option<Exposed>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org_api_key_file: Option<PathBuf>,
+    pub integration_email: String,
+    pub sites: Vec<SiteOut>,
+}
+
+/// `[[atlassian.sites]]` as written.
+#[derive(Debug, Serialize)]
+pub struct SiteOut {
+    pub name: String,
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_token: Option<Exposed>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_token_file: Option<PathBuf>,
+}
+
+/// `[statuspage]` as written.
+#[derive(Debug, Serialize)]
+pub struct StatuspageOut {
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<Exposed>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key_file: Option<PathBuf>,
+    pub organization_id: String,
+}
+
+/// A secret that is serialized (into the config file only); its `Debug` stays redacted.
+pub struct Exposed(pub SecretString);
+
+impl std::fmt::Debug for Exposed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
+
+impl Serialize for Exposed {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.expose_secret())
+    }
+}
+
+/// Writes `file` as TOML at `path`, owner-only, refusing to overwrite unless `force`.
+pub fn write(path: &Path, file: &FileOut, force: bool) -> anyhow::Result<()> {
+    if path.exists() && !force {
+        bail!(
+            "{} already exists: pass --force to overwrite it",
+            path.display()
+        );
+    }
+    let text = toml::to_string_pretty(file).context("cannot render the configuration")?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    let mut f = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(
+        format!("# Steward configuration (see the configuration reference in the README)\n{text}")
+            .as_bytes(),
+    )
+    .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_file_is_read_without_its_trailing_newline() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("key");
+        std::fs::write(&path, "s3cret\n")?;
+        let mut missing = vec![];
+        let s = secret(None, Some(&path), "k", &mut missing, String::new)?;
+        assert_eq!(
+            s.map(|s| s.expose_secret().to_owned()),
+            Some("s3cret".to_owned())
+        );
+        assert!(missing.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn both_a_secret_and_its_file_is_an_error() {
+        let mut missing = vec![];
+        let inline = SecretString::from("x".to_owned());
+        let r = secret(
+            Some(&inline),
+            Some(&PathBuf::from("f")),
+            "k",
+            &mut missing,
+            String::new,
+        );
+        assert!(r.is_err());
+    }
+}

@@ -1,0 +1,74 @@
+//! Rendering a verify report as a checklist, JSON or CSV.
+
+use std::fmt::Write;
+
+use steward_engine::{CheckStatus, Report};
+
+use crate::cli::Output;
+
+/// The report in the requested format.
+pub fn report(report: &Report, format: Output) -> anyhow::Result<String> {
+    Ok(match format {
+        Output::Table => checklist(report),
+        Output::Json => {
+            let value = serde_json::json!({"passed": report.passed(), "checks": report.checks});
+            format!("{}\n", serde_json::to_string_pretty(&value)?)
+        }
+        Output::Csv => {
+            let mut out = String::from("id,title,status,detail,fix\n");
+            for c in &report.checks {
+                let status = serde_json::to_value(c.status)?;
+                let row = [
+                    c.id.as_str(),
+                    c.title.as_str(),
+                    status.as_str().unwrap_or_default(),
+                    c.detail.as_str(),
+                    c.fix.as_deref().unwrap_or_default(),
+                ]
+                .map(csv_field)
+                .join(",");
+                out.push_str(&row);
+                out.push('\n');
+            }
+            out
+        }
+    })
+}
+
+fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_owned()
+    }
+}
+
+fn checklist(report: &Report) -> String {
+    let mut out = String::new();
+    for c in &report.checks {
+        let mark = match c.status {
+            CheckStatus::Pass => "✓",
+            CheckStatus::Fail => "✗",
+            CheckStatus::Warn => "!",
+            CheckStatus::Skipped => "-",
+        };
+        let _ = writeln!(out, "{mark} {}: {}", c.title, c.detail);
+        if let Some(fix) = &c.fix {
+            let _ = writeln!(out, "    fix: {fix}");
+        }
+    }
+    let failed = report
+        .checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Fail)
+        .count();
+    let _ = if failed == 0 {
+        writeln!(out, "\nAll prerequisites hold: Steward is ready.")
+    } else {
+        writeln!(
+            out,
+            "\n{failed} check(s) failed: fix them and run `steward verify` again."
+        )
+    };
+    out
+}
