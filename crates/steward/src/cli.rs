@@ -47,6 +47,11 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Run a simulated Atlassian organization in-process and configure Steward for it.
     Sandbox(SandboxArgs),
+    /// Read the organization (accounts, groups, memberships, role assignments) into the store.
+    ///
+    /// Exits 0 when the run completes, 1 when it fails (the previous snapshot stays), 2 on a
+    /// configuration error.
+    Sync(SyncArgs),
 }
 
 /// `steward init`.
@@ -116,6 +121,20 @@ pub struct VerifyArgs {
     /// Sandbox options (with `--sandbox`).
     #[command(flatten)]
     pub sim: SandboxOptions,
+}
+
+/// `steward sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Start the sandbox in-process and sync it (ignores the configuration).
+    #[arg(long)]
+    pub sandbox: bool,
+    /// Sandbox options (with `--sandbox`).
+    #[command(flatten)]
+    pub sim: SandboxOptions,
+    /// The database (default: the configuration's; with `--sandbox`, a temporary SQLite file).
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
 }
 
 /// `steward sandbox`.

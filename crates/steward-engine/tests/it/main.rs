@@ -1,3 +1,4 @@
 //! Integration tests of the engine against the in-process simulator.
 
+mod sync;
 mod verify;

@@ -2,11 +2,12 @@
 
 mod init;
 mod sandbox;
+mod sync;
 mod verify;
 
 use crate::cli::{Cli, Command};
 
-/// Exit status of a verify that found a failing check.
+/// Exit status of a verify that found a failing check, or of a failed sync.
 pub const EXIT_FAILED: u8 = 1;
 /// Exit status of a configuration or usage error.
 pub const EXIT_ERROR: u8 = 2;
@@ -17,5 +18,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Init(args) => init::run(&cli, args),
         Command::Verify(args) => verify::run(&cli, args).await,
         Command::Sandbox(args) => sandbox::run(&cli, args).await,
+        Command::Sync(args) => sync::run(&cli, args).await,
     }
 }

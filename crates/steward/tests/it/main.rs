@@ -2,6 +2,7 @@
 
 mod config;
 mod init;
+mod sync;
 mod verify;
 
 use std::path::Path;
