@@ -52,6 +52,9 @@ pub enum Command {
     /// Exits 0 when the run completes, 1 when it fails (the previous snapshot stays), 2 on a
     /// configuration error.
     Sync(SyncArgs),
+    /// List the change events the syncs recorded (oldest first): who got or lost which
+    /// account, group or role, out-of-band or not, and who did it when the org's events say.
+    Changes(ChangesArgs),
 }
 
 /// `steward init`.
@@ -133,6 +136,17 @@ pub struct SyncArgs {
     #[command(flatten)]
     pub sim: SandboxOptions,
     /// The database (default: the configuration's; with `--sandbox`, a temporary SQLite file).
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+/// `steward changes`.
+#[derive(Debug, Args)]
+pub struct ChangesArgs {
+    /// Only changes detected after this instant (RFC 3339, e.g. `2026-01-31T09:00:00Z`).
+    #[arg(long, value_name = "RFC3339")]
+    pub since: Option<String>,
+    /// The database (default: the configuration's).
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
 }

@@ -35,7 +35,7 @@ pub fn report(report: &Report, format: Output) -> anyhow::Result<String> {
     })
 }
 
-fn csv_field(value: &str) -> String {
+pub(crate) fn csv_field(value: &str) -> String {
     if value.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {

@@ -8,6 +8,7 @@
 //! memory. The run completes atomically (readers switch to it at once) or fails, leaving the
 //! previous snapshot visible. The call plan is in the crate README.
 
+mod diff;
 mod fetch;
 
 use std::time::Duration;
@@ -36,6 +37,12 @@ pub struct SyncReport {
     pub counts: SyncCounts,
     /// Why the run failed.
     pub error: Option<String>,
+    /// Change events recorded against the previous completed run (0 for the first run, the
+    /// baseline, and for a failed run).
+    pub changes: usize,
+    /// Why the changes could not be attributed (the org events read failed); the sync itself
+    /// still completed.
+    pub attribution_error: Option<String>,
 }
 
 impl SyncReport {
@@ -67,6 +74,8 @@ pub async fn run(target: &Target, store: &Store) -> SyncReport {
             status: RunStatus::Failed,
             counts: SyncCounts::default(),
             error: Some(format!("cannot build the Atlassian client: {e}")),
+            changes: 0,
+            attribution_error: None,
         },
     }
 }
@@ -81,6 +90,8 @@ pub async fn run_with(client: &Client, target: &Target, store: &Store) -> SyncRe
                 status: RunStatus::Failed,
                 counts: SyncCounts::default(),
                 error: Some(format!("cannot begin a sync run: {e}")),
+                changes: 0,
+                attribution_error: None,
             };
         }
     };
@@ -88,21 +99,55 @@ pub async fn run_with(client: &Client, target: &Target, store: &Store) -> SyncRe
     let outcome = fetch::sync_org(client, target, store, run, &counts).await;
     let counts = counts.snapshot();
     let product_status = |state: serde_json::Value| serde_json::json!({ "org": state });
-    match outcome {
-        Ok(()) => match store
-            .runs()
-            .complete(run, &product_status(serde_json::json!("ok")), &[])
-            .await
-        {
-            Ok(()) => SyncReport {
-                run: Some(run),
-                status: RunStatus::Completed,
-                counts,
-                error: None,
-            },
-            Err(e) => failed(store, run, counts, format!("cannot complete the run: {e}")).await,
+    if let Err(e) = outcome {
+        return failed(store, run, counts, e.to_string()).await;
+    }
+    // The diff against the previous completed run (none: this run is the baseline).
+    let previous = match store.runs().latest_completed().await {
+        Ok(previous) => previous.filter(|p| p.id != run),
+        Err(e) => {
+            let error = format!("cannot read the previous run: {e}");
+            return failed(store, run, counts, error).await;
+        }
+    };
+    let mut events = vec![];
+    let mut attribution_error = None;
+    if let Some(previous) = &previous {
+        events = match diff::diff(store, previous.id, run, chrono::Utc::now()).await {
+            Ok(events) => events,
+            Err(e) => {
+                let error = format!("cannot diff against run {}: {e}", previous.id);
+                return failed(store, run, counts, error).await;
+            }
+        };
+        match diff::attribute(client, previous, &mut events).await {
+            Ok(n) => tracing::info!(
+                run = run.0,
+                changes = events.len(),
+                attributed = n,
+                "diffed"
+            ),
+            Err(e) => {
+                let error = format!("cannot read the org events to attribute the changes: {e}");
+                tracing::warn!(run = run.0, error, "changes left unattributed");
+                attribution_error = Some(error);
+            }
+        }
+    }
+    match store
+        .runs()
+        .complete(run, &product_status(serde_json::json!("ok")), &events)
+        .await
+    {
+        Ok(()) => SyncReport {
+            run: Some(run),
+            status: RunStatus::Completed,
+            counts,
+            error: None,
+            changes: events.len(),
+            attribution_error,
         },
-        Err(e) => failed(store, run, counts, e.to_string()).await,
+        Err(e) => failed(store, run, counts, format!("cannot complete the run: {e}")).await,
     }
 }
 
@@ -118,6 +163,8 @@ async fn failed(store: &Store, run: RunId, counts: SyncCounts, error: String) ->
         status: RunStatus::Failed,
         counts,
         error: Some(error),
+        changes: 0,
+        attribution_error: None,
     }
 }
 

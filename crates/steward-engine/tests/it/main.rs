@@ -1,4 +1,5 @@
 //! Integration tests of the engine against the in-process simulator.
 
 mod sync;
+mod sync_changes;
 mod verify;

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod changes;
 mod init;
 mod sandbox;
 mod sync;
@@ -19,5 +20,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Verify(args) => verify::run(&cli, args).await,
         Command::Sandbox(args) => sandbox::run(&cli, args).await,
         Command::Sync(args) => sync::run(&cli, args).await,
+        Command::Changes(args) => changes::run(&cli, args).await,
     }
 }

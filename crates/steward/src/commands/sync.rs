@@ -54,6 +54,9 @@ pub async fn run(cli: &Cli, args: &SyncArgs) -> anyhow::Result<u8> {
             report.counts.unattributed_group_grants
         );
     }
+    if let Some(error) = &report.attribution_error {
+        eprintln!("warning: the changes were recorded without who made them: {error}");
+    }
     if let Some(error) = &report.error {
         eprintln!("error: the sync failed: {error}");
     }
