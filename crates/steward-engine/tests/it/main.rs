@@ -2,4 +2,5 @@
 
 mod sync;
 mod sync_changes;
+mod sync_products;
 mod verify;

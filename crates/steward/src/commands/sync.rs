@@ -42,7 +42,7 @@ pub async fn run(cli: &Cli, args: &SyncArgs) -> anyhow::Result<u8> {
     let store = Store::open(&database_url)
         .await
         .context("cannot open the database")?;
-    let report = steward_engine::sync::run(&target, &store).await;
+    let report = steward_engine::sync::run_all(&target, &store).await;
     store.close().await;
     if let Some(sim) = sim {
         sim.shutdown().await;
@@ -66,18 +66,39 @@ pub async fn run(cli: &Cli, args: &SyncArgs) -> anyhow::Result<u8> {
 /// One line per entity and the run, or the report as JSON.
 fn render(report: &SyncReport, output: Output) -> anyhow::Result<String> {
     let c = &report.counts;
+    let p = &report.products;
     let run = report
         .run
         .map_or_else(|| "none".to_owned(), |r| r.to_string());
     Ok(match output {
         Output::Json => format!("{}\n", serde_json::to_string_pretty(report)?),
         Output::Csv => format!(
-            "entity,count\naccounts,{}\ngroups,{}\nmemberships,{}\nrole_assignments,{}\nrun,{run}\nstatus,{}\n",
-            c.accounts, c.groups, c.memberships, c.role_assignments, report.status
+            "entity,count\naccounts,{}\ngroups,{}\nmemberships,{}\nrole_assignments,{}\nstatuspage_members,{}\nstatuspage_permissions,{}\njsm_customers,{}\nrun,{run}\nstatus,{}\n",
+            c.accounts,
+            c.groups,
+            c.memberships,
+            c.role_assignments,
+            p.statuspage_members,
+            p.statuspage_permissions,
+            p.jsm_customers,
+            report.status
         ),
-        Output::Table => format!(
-            "accounts          {}\ngroups            {}\nmemberships       {}\nrole assignments  {}\nrun {run} {}\n",
-            c.accounts, c.groups, c.memberships, c.role_assignments, report.status
-        ),
+        Output::Table => {
+            let mut out = format!(
+                "accounts                {}\ngroups                  {}\nmemberships             {}\nrole assignments        {}\nstatuspage members      {}\nstatuspage permissions  {}\njsm customers           {}\n",
+                c.accounts,
+                c.groups,
+                c.memberships,
+                c.role_assignments,
+                p.statuspage_members,
+                p.statuspage_permissions,
+                p.jsm_customers
+            );
+            for (product, status) in &report.product_status {
+                out.push_str(&format!("{product:<23} {status}\n"));
+            }
+            out.push_str(&format!("run {run} {}\n", report.status));
+            out
+        }
     })
 }

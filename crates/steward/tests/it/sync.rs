@@ -31,15 +31,33 @@ async fn sync_sandbox_prints_a_summary_and_fills_the_given_database() {
     .unwrap_or_else(|e| unreachable!("{e}"));
     let out = text(&first);
     assert_eq!(first.status.code(), Some(0), "{out}");
-    for line in [
-        "accounts          60",
-        "groups ",
-        "memberships ",
-        "role assignments ",
-        "run 1 completed",
+    let row = |name: &str| {
+        out.lines()
+            .find(|l| l.starts_with(name))
+            .map(|l| l[name.len()..].trim().to_owned())
+            .unwrap_or_else(|| panic!("{name:?} missing in {out}"))
+    };
+    assert_eq!(row("accounts"), "60");
+    for name in [
+        "groups",
+        "memberships",
+        "role assignments",
+        "statuspage members",
+        "jsm customers",
     ] {
-        assert!(out.contains(line), "{line:?} missing in {out}");
+        assert!(
+            row(name).parse::<usize>().is_ok_and(|n| n > 0),
+            "{name} in {out}"
+        );
     }
+    for product in ["org", "statuspage", "jsm:acme"] {
+        let line = [product, "ok"];
+        assert!(
+            out.lines().any(|l| l.split_whitespace().eq(line)),
+            "{product} not ok in {out}"
+        );
+    }
+    assert!(out.contains("run 1 completed"), "{out}");
     assert_eq!(second.status.code(), Some(0), "{}", text(&second));
     let json: Value =
         serde_json::from_slice(&second.stdout).unwrap_or_else(|e| unreachable!("{e}"));

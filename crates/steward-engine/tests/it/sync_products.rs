@@ -1,0 +1,504 @@
+//! The product slices of the sync against the simulator: the Statuspage team and its page
+//! permissions exact against the simulator's ground truth, a permission change recorded as a
+//! change event, and a Statuspage failure that leaves the org-level data synced.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use atlassian_client::models::statuspage::PageChange;
+use atlassian_client::{Client, Rate, RateLimits, RetryPolicy};
+use atlassian_sim::state::Mode;
+use atlassian_sim::{SimConfig, SimHandle, Simulator};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use steward_engine::sync;
+use steward_engine::{SiteTarget, StatuspageTarget, Target};
+use steward_store::{AccountFilter, ChangeKind, RunStatus, Snapshot, Store};
+use url::Url;
+
+async fn sandbox(users: usize) -> anyhow::Result<SimHandle> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = SimConfig {
+        mode: Mode::Centralized,
+        users: Some(users),
+        ..SimConfig::default()
+    };
+    Ok(Simulator::spawn(config).await?)
+}
+
+fn target(sim: &SimHandle) -> anyhow::Result<Target> {
+    let info = sim.info();
+    Ok(Target {
+        api_url: Url::parse(info.admin_base_url.as_str())?,
+        org_id: info.org_id.clone(),
+        org_api_key: SecretString::from(info.admin_api_key.clone()),
+        integration_email: info
+            .sites
+            .first()
+            .map(|s| s.email.clone())
+            .unwrap_or_default(),
+        sites: info
+            .sites
+            .iter()
+            .map(|s| {
+                Ok(SiteTarget {
+                    name: s.name.clone(),
+                    url: Url::parse(&s.base_url)?,
+                    api_token: SecretString::from(s.api_token.clone()),
+                })
+            })
+            .collect::<anyhow::Result<_>>()?,
+        statuspage: Some(StatuspageTarget {
+            url: Url::parse(&info.statuspage.base_url)?,
+            api_key: SecretString::from(info.statuspage.api_key.clone()),
+            organization_id: info.statuspage.organization_id.clone(),
+        }),
+    })
+}
+
+/// A client for `t` with a fast Statuspage rate (the real one is 1 req/s).
+fn client(t: &Target, retry: RetryPolicy) -> anyhow::Result<Client> {
+    let mut builder = Client::builder()
+        .api_url(t.api_url.clone())
+        .org_api_key(t.org_api_key.clone())
+        .org_id(t.org_id.clone())
+        .retry(retry)
+        .timeout(Duration::from_secs(10))
+        .rate_limits(RateLimits {
+            statuspage: Rate {
+                per_second: 200.0,
+                burst: 200,
+            },
+            ..RateLimits::default()
+        });
+    for site in &t.sites {
+        builder = builder.site(
+            site.name.clone(),
+            site.url.clone(),
+            t.integration_email.clone(),
+            site.api_token.clone(),
+        );
+    }
+    if let Some(sp) = &t.statuspage {
+        builder = builder.statuspage(
+            sp.url.clone(),
+            sp.api_key.clone(),
+            sp.organization_id.clone(),
+        );
+    }
+    Ok(builder.build()?)
+}
+
+fn impatient() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 2,
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(20),
+        max_elapsed: Duration::from_secs(2),
+        max_retry_after: Duration::from_secs(1),
+    }
+}
+
+async fn control(sim: &SimHandle, path: &str, body: Value) -> anyhow::Result<Value> {
+    let info = sim.info();
+    let resp = reqwest::Client::new()
+        .post(format!("{}{path}", info.control_url))
+        .bearer_auth(&info.control_token)
+        .json(&body)
+        .send()
+        .await?;
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    anyhow::ensure!(status.is_success(), "control API answered {status}: {body}");
+    Ok(body)
+}
+
+async fn sqlite() -> anyhow::Result<(Store, tempfile::TempDir)> {
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}", dir.path().join("steward.db").display());
+    Ok((Store::open(&url).await?, dir))
+}
+
+async fn postgres() -> anyhow::Result<Option<(Store, String, String)>> {
+    use sqlx::Connection;
+    let Ok(server) = std::env::var("STEWARD_TEST_DATABASE_URL") else {
+        println!("SKIPPED: PostgreSQL product sync test (set STEWARD_TEST_DATABASE_URL to run it)");
+        return Ok(None);
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_nanos();
+    let schema = format!("sync_products_{}_{nanos}", std::process::id());
+    let mut admin = sqlx::PgConnection::connect(&server).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&mut admin)
+        .await?;
+    admin.close().await?;
+    let sep = if server.contains('?') { '&' } else { '?' };
+    let store = Store::open(&format!("{server}{sep}options[search_path]={schema}")).await?;
+    Ok(Some((store, server, schema)))
+}
+
+async fn drop_schema(store: Store, server: &str, schema: &str) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    store.close().await;
+    let mut admin = sqlx::PgConnection::connect(server).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .execute(&mut admin)
+        .await?;
+    admin.close().await?;
+    Ok(())
+}
+
+type Flags = (bool, bool, bool);
+
+/// Members (Statuspage user id, email, account id), permissions ((user, page) → flags) and
+/// JSM customers (site cloud id, service desk id, account id).
+#[derive(Debug, PartialEq, Eq)]
+struct Team {
+    members: BTreeSet<(String, String, Option<String>)>,
+    permissions: BTreeMap<(String, String), Flags>,
+    jsm: BTreeSet<(String, String, String)>,
+}
+
+/// The simulator's Statuspage team, each member linked to its account.
+fn expected(sim: &SimHandle) -> Team {
+    sim.app().read(|w| {
+        let mut t = Team {
+            members: BTreeSet::new(),
+            permissions: BTreeMap::new(),
+            jsm: BTreeSet::new(),
+        };
+        for site in &w.sites {
+            for desk in &site.service_desks {
+                for ax in &desk.customers {
+                    t.jsm.insert((
+                        site.cloud_id.clone(),
+                        desk.id.to_string(),
+                        w.accounts[*ax as usize].id.clone(),
+                    ));
+                }
+            }
+        }
+        for (ax, m) in &w.statuspage.members {
+            let a = &w.accounts[*ax as usize];
+            t.members.insert((
+                m.id.clone(),
+                a.email.clone().unwrap_or_default(),
+                Some(a.id.clone()),
+            ));
+            for (page, p) in &m.pages {
+                t.permissions.insert(
+                    (m.id.clone(), page.clone()),
+                    (
+                        p.page_configuration,
+                        p.incident_manager,
+                        p.maintenance_manager,
+                    ),
+                );
+            }
+        }
+        t
+    })
+}
+
+async fn actual(snapshot: &Snapshot) -> anyhow::Result<Team> {
+    Ok(Team {
+        members: snapshot
+            .statuspage_members()
+            .await?
+            .into_iter()
+            .map(|m| (m.sp_user_id, m.email, m.account_id))
+            .collect(),
+        permissions: snapshot
+            .statuspage_permissions()
+            .await?
+            .into_iter()
+            .map(|p| {
+                (
+                    (p.sp_user_id, p.page_id),
+                    (
+                        p.page_configuration,
+                        p.incident_manager,
+                        p.maintenance_manager,
+                    ),
+                )
+            })
+            .collect(),
+        jsm: snapshot
+            .jsm_customers()
+            .await?
+            .into_iter()
+            .map(|c| (c.site, c.service_desk_id, c.account_id))
+            .collect(),
+    })
+}
+
+async fn synced_team_is_exact(store: &Store) -> anyhow::Result<()> {
+    let sim = sandbox(150).await?;
+    let t = target(&sim)?;
+    let client = client(&t, sync::sync_retry())?;
+    let report = sync::run_all_with(&client, &t, store).await;
+    assert!(report.succeeded(), "{report:#?}");
+    assert_eq!(
+        report.product_status.get("org").map(String::as_str),
+        Some("ok")
+    );
+    assert_eq!(
+        report.product_status.get("statuspage").map(String::as_str),
+        Some("ok")
+    );
+    let snapshot = store
+        .latest_snapshot()
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no snapshot"))?;
+    let want = expected(&sim);
+    assert!(!want.members.is_empty() && !want.permissions.is_empty() && !want.jsm.is_empty());
+    let got = actual(&snapshot).await?;
+    assert_eq!(got, want);
+    assert_eq!(report.products.statuspage_members, want.members.len());
+    assert_eq!(
+        report.products.statuspage_permissions,
+        want.permissions.len()
+    );
+    assert_eq!(report.products.jsm_customers, want.jsm.len());
+    let mut status = json!({"org": "ok", "statuspage": "ok"});
+    for site in &t.sites {
+        status[format!("jsm:{}", site.name)] = json!("ok");
+    }
+    let run = report.run.ok_or_else(|| anyhow::anyhow!("no run"))?;
+    let stored = store.runs().get(run).await?;
+    assert_eq!(stored.product_status, status);
+    assert_eq!(json!(report.product_status), status);
+    Ok(())
+}
+
+#[tokio::test]
+async fn statuspage_team_and_permissions_are_exact_sqlite() -> anyhow::Result<()> {
+    let (store, _dir) = sqlite().await?;
+    synced_team_is_exact(&store).await
+}
+
+#[tokio::test]
+async fn statuspage_team_and_permissions_are_exact_postgres() -> anyhow::Result<()> {
+    let Some((store, server, schema)) = postgres().await? else {
+        return Ok(());
+    };
+    let outcome = synced_team_is_exact(&store).await;
+    drop_schema(store, &server, &schema).await?;
+    outcome
+}
+
+#[tokio::test]
+async fn a_permission_change_between_syncs_is_a_change_event() -> anyhow::Result<()> {
+    let sim = sandbox(150).await?;
+    let (store, _dir) = sqlite().await?;
+    let t = target(&sim)?;
+    let client = client(&t, sync::sync_retry())?;
+    let first = sync::run_all_with(&client, &t, &store).await;
+    assert!(first.succeeded(), "{first:#?}");
+
+    // Take one page away from a member who has some.
+    let (user, page) = sim
+        .app()
+        .read(|w| {
+            w.statuspage
+                .members
+                .values()
+                .find_map(|m| m.pages.keys().next().map(|p| (m.id.clone(), p.clone())))
+        })
+        .ok_or_else(|| anyhow::anyhow!("no member with a page"))?;
+    client
+        .statuspage()?
+        .merge_permissions(&user, &BTreeMap::from([(page.clone(), PageChange::Remove)]))
+        .await?;
+
+    // Add a customer to a service desk.
+    let (site, desk, customer) = sim
+        .app()
+        .read(|w| {
+            let desk = w.sites[0].service_desks.first()?;
+            let ax = w.accounts.iter().enumerate().position(|(i, a)| {
+                a.kind == atlassian_sim::state::AccountType::Atlassian
+                    && !a.directories.is_empty()
+                    && !desk.customers.contains(&(i as _))
+            })?;
+            Some((
+                w.sites[0].cloud_id.clone(),
+                desk.id.to_string(),
+                w.accounts[ax].id.clone(),
+            ))
+        })
+        .ok_or_else(|| anyhow::anyhow!("no desk or no account"))?;
+    client
+        .jsm(&t.sites[0].name)?
+        .add_desk_customers(&desk, std::slice::from_ref(&customer))
+        .await?;
+
+    let second = sync::run_all_with(&client, &t, &store).await;
+    assert!(second.succeeded(), "{second:#?}");
+    let snapshot = store
+        .latest_snapshot()
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no snapshot"))?;
+    assert_eq!(actual(&snapshot).await?, expected(&sim));
+    let events: Vec<_> = store
+        .changes()
+        .since(None)
+        .await?
+        .into_iter()
+        .map(|e| e.event)
+        .filter(|e| e.kind == ChangeKind::StatuspagePermissionChanged)
+        .collect();
+    assert_eq!(events.len(), 1, "{events:#?}");
+    let event = &events[0];
+    assert_eq!(event.run_id, second.run);
+    assert_eq!(event.resource.as_deref(), Some(page.as_str()));
+    assert!(
+        event.before.is_some() && event.after.is_none(),
+        "{event:#?}"
+    );
+    let account = sim.app().read(|w| {
+        w.statuspage
+            .members
+            .iter()
+            .find(|(_, m)| m.id == user)
+            .map(|(ax, _)| w.accounts[*ax as usize].id.clone())
+    });
+    assert_eq!(event.account_id, account);
+
+    let added: Vec<_> = store
+        .changes()
+        .since(None)
+        .await?
+        .into_iter()
+        .map(|e| e.event)
+        .filter(|e| {
+            e.kind == ChangeKind::JsmCustomerAdded || e.kind == ChangeKind::JsmCustomerRemoved
+        })
+        .collect();
+    assert_eq!(added.len(), 1, "{added:#?}");
+    assert_eq!(added[0].kind, ChangeKind::JsmCustomerAdded);
+    assert_eq!(added[0].account_id.as_deref(), Some(customer.as_str()));
+    assert_eq!(added[0].resource.as_deref(), Some(desk.as_str()));
+    assert_eq!(
+        added[0].after,
+        Some(json!({"site": site, "service_desk_id": desk}))
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_statuspage_failure_leaves_the_org_synced() -> anyhow::Result<()> {
+    let sim = sandbox(150).await?;
+    let (store, _dir) = sqlite().await?;
+    let t = target(&sim)?;
+    control(
+        &sim,
+        "/faults",
+        json!({"family": "statuspage", "kind": "status", "status": 500, "count": 1000}),
+    )
+    .await?;
+    let client = client(&t, impatient())?;
+    let report = sync::run_all_with(&client, &t, &store).await;
+    assert_eq!(report.status, RunStatus::Completed, "{report:#?}");
+    assert_eq!(
+        report.product_status.get("org").map(String::as_str),
+        Some("ok")
+    );
+    let sp = report
+        .product_status
+        .get("statuspage")
+        .cloned()
+        .unwrap_or_default();
+    assert!(sp.starts_with("failed: "), "{sp}");
+    let run = report.run.ok_or_else(|| anyhow::anyhow!("no run"))?;
+    let stored = store.runs().get(run).await?;
+    assert_eq!(stored.status, RunStatus::Completed);
+    assert_eq!(stored.product_status["statuspage"], json!(sp));
+    let snapshot = store
+        .latest_snapshot()
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no snapshot"))?;
+    assert_eq!(snapshot.run(), run);
+    assert!(
+        !snapshot
+            .accounts(&AccountFilter::default())
+            .await?
+            .is_empty()
+    );
+    assert!(snapshot.statuspage_members().await?.is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_jsm_failure_fails_only_that_site_and_is_no_baseline_for_the_diff() -> anyhow::Result<()>
+{
+    let sim = sandbox(150).await?;
+    let (store, _dir) = sqlite().await?;
+    let t = target(&sim)?;
+    let client = client(&t, impatient())?;
+    let first = sync::run_all_with(&client, &t, &store).await;
+    assert!(first.succeeded(), "{first:#?}");
+
+    control(
+        &sim,
+        "/faults",
+        json!({"family": "jsm", "kind": "status", "status": 500, "count": 1000}),
+    )
+    .await?;
+    let failed = sync::run_all_with(&client, &t, &store).await;
+    assert_eq!(failed.status, RunStatus::Completed, "{failed:#?}");
+    assert_eq!(
+        failed.product_status.get("org").map(String::as_str),
+        Some("ok")
+    );
+    assert_eq!(
+        failed.product_status.get("statuspage").map(String::as_str),
+        Some("ok")
+    );
+    for site in &t.sites {
+        let state = failed
+            .product_status
+            .get(&format!("jsm:{}", site.name))
+            .cloned()
+            .unwrap_or_default();
+        assert!(state.starts_with("failed: "), "{state}");
+    }
+    let snapshot = store
+        .latest_snapshot()
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no snapshot"))?;
+    assert!(snapshot.jsm_customers().await?.is_empty());
+    assert!(!snapshot.statuspage_members().await?.is_empty());
+
+    // Faults gone: JSM is synced again, and its customers are not "added" against a run that
+    // could not read them.
+    reqwest::Client::new()
+        .delete(format!("{}/faults", sim.info().control_url))
+        .bearer_auth(&sim.info().control_token)
+        .send()
+        .await?
+        .error_for_status()?;
+    let next = sync::run_all_with(&client, &t, &store).await;
+    assert!(next.succeeded(), "{next:#?}");
+    let snapshot = store
+        .latest_snapshot()
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no snapshot"))?;
+    assert_eq!(actual(&snapshot).await?, expected(&sim));
+    let jsm_events = store
+        .changes()
+        .since(None)
+        .await?
+        .into_iter()
+        .filter(|e| {
+            matches!(
+                e.event.kind,
+                ChangeKind::JsmCustomerAdded | ChangeKind::JsmCustomerRemoved
+            )
+        })
+        .count();
+    assert_eq!(jsm_events, 0);
+    Ok(())
+}
