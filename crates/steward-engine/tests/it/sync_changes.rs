@@ -8,14 +8,13 @@ use atlassian_client::RetryPolicy;
 use atlassian_client::api::org::InviteRequest;
 use atlassian_sim::state::{AccountType, Mode};
 use atlassian_sim::{SimConfig, SimHandle, Simulator};
-use secrecy::SecretString;
-use serde_json::{Value, json};
+use serde_json::json;
 use steward_engine::sync;
-use steward_engine::{SiteTarget, StatuspageTarget, Target};
 use steward_store::{
     AccountFilter, ChangeEvent, ChangeKind, ChangeQuery, GrantSource, RunStatus, Snapshot, Store,
 };
-use url::Url;
+
+use crate::support::{control, drop_schema, postgres, sqlite, target};
 
 async fn sandbox(users: usize) -> anyhow::Result<SimHandle> {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -25,50 +24,6 @@ async fn sandbox(users: usize) -> anyhow::Result<SimHandle> {
         ..SimConfig::default()
     };
     Ok(Simulator::spawn(config).await?)
-}
-
-fn target(sim: &SimHandle) -> anyhow::Result<Target> {
-    let info = sim.info();
-    Ok(Target {
-        api_url: Url::parse(info.admin_base_url.as_str())?,
-        org_id: info.org_id.clone(),
-        org_api_key: SecretString::from(info.admin_api_key.clone()),
-        integration_email: info
-            .sites
-            .first()
-            .map(|s| s.email.clone())
-            .unwrap_or_default(),
-        sites: info
-            .sites
-            .iter()
-            .map(|s| {
-                Ok(SiteTarget {
-                    name: s.name.clone(),
-                    url: Url::parse(&s.base_url)?,
-                    api_token: SecretString::from(s.api_token.clone()),
-                })
-            })
-            .collect::<anyhow::Result<_>>()?,
-        statuspage: Some(StatuspageTarget {
-            url: Url::parse(&info.statuspage.base_url)?,
-            api_key: SecretString::from(info.statuspage.api_key.clone()),
-            organization_id: info.statuspage.organization_id.clone(),
-        }),
-    })
-}
-
-async fn control(sim: &SimHandle, path: &str, body: Value) -> anyhow::Result<Value> {
-    let info = sim.info();
-    let resp = reqwest::Client::new()
-        .post(format!("{}{path}", info.control_url))
-        .bearer_auth(&info.control_token)
-        .json(&body)
-        .send()
-        .await?;
-    let status = resp.status();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
-    anyhow::ensure!(status.is_success(), "control API answered {status}: {body}");
-    Ok(body)
 }
 
 async fn clear_faults(sim: &SimHandle) -> anyhow::Result<()> {
@@ -89,47 +44,6 @@ fn impatient() -> RetryPolicy {
         max_elapsed: Duration::from_secs(5),
         max_retry_after: Duration::from_secs(1),
     }
-}
-
-async fn sqlite() -> anyhow::Result<(Store, tempfile::TempDir)> {
-    let dir = tempfile::tempdir()?;
-    let url = format!("sqlite://{}", dir.path().join("steward.db").display());
-    Ok((Store::open(&url).await?, dir))
-}
-
-/// A store in a fresh schema of `STEWARD_TEST_DATABASE_URL` (with the server URL and schema to
-/// drop it), or `None` (skipped).
-async fn postgres() -> anyhow::Result<Option<(Store, String, String)>> {
-    use sqlx::Connection;
-    let Ok(server) = std::env::var("STEWARD_TEST_DATABASE_URL") else {
-        println!(
-            "SKIPPED: PostgreSQL change-events test (set STEWARD_TEST_DATABASE_URL to run it)"
-        );
-        return Ok(None);
-    };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_nanos();
-    let schema = format!("changes_{}_{nanos}", std::process::id());
-    let mut admin = sqlx::PgConnection::connect(&server).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&mut admin)
-        .await?;
-    admin.close().await?;
-    let sep = if server.contains('?') { '&' } else { '?' };
-    let store = Store::open(&format!("{server}{sep}options[search_path]={schema}")).await?;
-    Ok(Some((store, server, schema)))
-}
-
-async fn drop_schema(store: Store, server: &str, schema: &str) -> anyhow::Result<()> {
-    use sqlx::Connection;
-    store.close().await;
-    let mut admin = sqlx::PgConnection::connect(server).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-        .execute(&mut admin)
-        .await?;
-    admin.close().await?;
-    Ok(())
 }
 
 async fn all_changes(store: &Store) -> anyhow::Result<Vec<ChangeEvent>> {
@@ -449,7 +363,7 @@ async fn out_of_band_changes_are_recorded_exactly_and_attributed() -> anyhow::Re
 
 #[tokio::test]
 async fn out_of_band_changes_are_recorded_exactly_on_postgres() -> anyhow::Result<()> {
-    let Some((store, server, schema)) = postgres().await? else {
+    let Some((store, server, schema)) = postgres("change-events").await? else {
         return Ok(());
     };
     let result = out_of_band_changes_are_recorded_exactly(&store).await;

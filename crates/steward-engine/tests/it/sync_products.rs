@@ -9,12 +9,12 @@ use atlassian_client::models::statuspage::PageChange;
 use atlassian_client::{Client, Rate, RateLimits, RetryPolicy};
 use atlassian_sim::state::Mode;
 use atlassian_sim::{SimConfig, SimHandle, Simulator};
-use secrecy::SecretString;
-use serde_json::{Value, json};
+use serde_json::json;
+use steward_engine::Target;
 use steward_engine::sync;
-use steward_engine::{SiteTarget, StatuspageTarget, Target};
 use steward_store::{AccountFilter, ChangeKind, RunStatus, Snapshot, Store};
-use url::Url;
+
+use crate::support::{control, drop_schema, postgres, sqlite, target};
 
 async fn sandbox(users: usize) -> anyhow::Result<SimHandle> {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -24,36 +24,6 @@ async fn sandbox(users: usize) -> anyhow::Result<SimHandle> {
         ..SimConfig::default()
     };
     Ok(Simulator::spawn(config).await?)
-}
-
-fn target(sim: &SimHandle) -> anyhow::Result<Target> {
-    let info = sim.info();
-    Ok(Target {
-        api_url: Url::parse(info.admin_base_url.as_str())?,
-        org_id: info.org_id.clone(),
-        org_api_key: SecretString::from(info.admin_api_key.clone()),
-        integration_email: info
-            .sites
-            .first()
-            .map(|s| s.email.clone())
-            .unwrap_or_default(),
-        sites: info
-            .sites
-            .iter()
-            .map(|s| {
-                Ok(SiteTarget {
-                    name: s.name.clone(),
-                    url: Url::parse(&s.base_url)?,
-                    api_token: SecretString::from(s.api_token.clone()),
-                })
-            })
-            .collect::<anyhow::Result<_>>()?,
-        statuspage: Some(StatuspageTarget {
-            url: Url::parse(&info.statuspage.base_url)?,
-            api_key: SecretString::from(info.statuspage.api_key.clone()),
-            organization_id: info.statuspage.organization_id.clone(),
-        }),
-    })
 }
 
 /// A client for `t` with a fast Statuspage rate (the real one is 1 req/s).
@@ -97,57 +67,6 @@ fn impatient() -> RetryPolicy {
         max_elapsed: Duration::from_secs(2),
         max_retry_after: Duration::from_secs(1),
     }
-}
-
-async fn control(sim: &SimHandle, path: &str, body: Value) -> anyhow::Result<Value> {
-    let info = sim.info();
-    let resp = reqwest::Client::new()
-        .post(format!("{}{path}", info.control_url))
-        .bearer_auth(&info.control_token)
-        .json(&body)
-        .send()
-        .await?;
-    let status = resp.status();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
-    anyhow::ensure!(status.is_success(), "control API answered {status}: {body}");
-    Ok(body)
-}
-
-async fn sqlite() -> anyhow::Result<(Store, tempfile::TempDir)> {
-    let dir = tempfile::tempdir()?;
-    let url = format!("sqlite://{}", dir.path().join("steward.db").display());
-    Ok((Store::open(&url).await?, dir))
-}
-
-async fn postgres() -> anyhow::Result<Option<(Store, String, String)>> {
-    use sqlx::Connection;
-    let Ok(server) = std::env::var("STEWARD_TEST_DATABASE_URL") else {
-        println!("SKIPPED: PostgreSQL product sync test (set STEWARD_TEST_DATABASE_URL to run it)");
-        return Ok(None);
-    };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_nanos();
-    let schema = format!("sync_products_{}_{nanos}", std::process::id());
-    let mut admin = sqlx::PgConnection::connect(&server).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&mut admin)
-        .await?;
-    admin.close().await?;
-    let sep = if server.contains('?') { '&' } else { '?' };
-    let store = Store::open(&format!("{server}{sep}options[search_path]={schema}")).await?;
-    Ok(Some((store, server, schema)))
-}
-
-async fn drop_schema(store: Store, server: &str, schema: &str) -> anyhow::Result<()> {
-    use sqlx::Connection;
-    store.close().await;
-    let mut admin = sqlx::PgConnection::connect(server).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-        .execute(&mut admin)
-        .await?;
-    admin.close().await?;
-    Ok(())
 }
 
 type Flags = (bool, bool, bool);
@@ -281,7 +200,7 @@ async fn statuspage_team_and_permissions_are_exact_sqlite() -> anyhow::Result<()
 
 #[tokio::test]
 async fn statuspage_team_and_permissions_are_exact_postgres() -> anyhow::Result<()> {
-    let Some((store, server, schema)) = postgres().await? else {
+    let Some((store, server, schema)) = postgres("product sync").await? else {
         return Ok(());
     };
     let outcome = synced_team_is_exact(&store).await;

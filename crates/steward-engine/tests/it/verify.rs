@@ -5,8 +5,10 @@ use atlassian_sim::state::Mode;
 use atlassian_sim::{SimConfig, SimHandle, Simulator};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use steward_engine::{CheckStatus, Report, SiteTarget, StatuspageTarget, Target, verify};
+use steward_engine::{CheckStatus, Report, verify};
 use url::Url;
+
+use crate::support::{self, target};
 
 fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -21,49 +23,8 @@ async fn sandbox(mode: Mode) -> anyhow::Result<SimHandle> {
     .await?)
 }
 
-fn target(sim: &SimHandle) -> anyhow::Result<Target> {
-    let info = sim.info();
-    let email = info
-        .sites
-        .first()
-        .map(|s| s.email.clone())
-        .ok_or_else(|| anyhow::anyhow!("the sandbox has no site"))?;
-    Ok(Target {
-        api_url: Url::parse(info.admin_base_url.as_str())?,
-        org_id: info.org_id.clone(),
-        org_api_key: SecretString::from(info.admin_api_key.clone()),
-        integration_email: email,
-        sites: info
-            .sites
-            .iter()
-            .map(|s| {
-                Ok(SiteTarget {
-                    name: s.name.clone(),
-                    url: Url::parse(&s.base_url)?,
-                    api_token: SecretString::from(s.api_token.clone()),
-                })
-            })
-            .collect::<anyhow::Result<_>>()?,
-        statuspage: Some(StatuspageTarget {
-            url: Url::parse(&info.statuspage.base_url)?,
-            api_key: SecretString::from(info.statuspage.api_key.clone()),
-            organization_id: info.statuspage.organization_id.clone(),
-        }),
-    })
-}
-
 async fn control(sim: &SimHandle, body: Value) -> anyhow::Result<Value> {
-    let info = sim.info();
-    let resp = reqwest::Client::new()
-        .post(format!("{}/out-of-band", info.control_url))
-        .bearer_auth(&info.control_token)
-        .json(&body)
-        .send()
-        .await?;
-    let status = resp.status();
-    let body: Value = resp.json().await?;
-    anyhow::ensure!(status.is_success(), "control API answered {status}: {body}");
-    Ok(body)
+    support::control(sim, "/out-of-band", body).await
 }
 
 fn status_of(report: &Report, id: &str) -> Option<CheckStatus> {
