@@ -30,7 +30,7 @@ use crate::secrets::{self, MasterKey};
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
-enum Backend {
+pub(crate) enum Backend {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
@@ -44,6 +44,7 @@ macro_rules! with_pool {
         }
     };
 }
+pub(crate) use with_pool;
 
 /// Runs `$body` inside a write transaction bound to `$tx`, committing when it completes; an
 /// early `?` return drops (rolls back) the transaction. SQLite transactions start with
@@ -67,6 +68,7 @@ macro_rules! with_tx {
         }
     };
 }
+pub(crate) use with_tx;
 
 /// Inside [`with_tx!`]: returns early unless `$run` exists and is running, and keeps it so
 /// until commit. On PostgreSQL the run's row is locked: `share` by batch writers (they run
@@ -145,7 +147,7 @@ macro_rules! insert_change {
 
 /// Timestamps are kept at microsecond precision, the finest PostgreSQL stores, so a value
 /// reads back equal on both back ends.
-fn now() -> DateTime<Utc> {
+pub(crate) fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
@@ -153,7 +155,7 @@ fn now() -> DateTime<Utc> {
 /// between tasks.
 #[derive(Clone)]
 pub struct Store {
-    backend: Backend,
+    pub(crate) backend: Backend,
     url: String,
 }
 
