@@ -19,10 +19,10 @@
 //! ends the stream. A cursor, offset or page number seen twice is an
 //! [`Error::RepeatedCursor`], never an endless loop.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::future::Future;
 
-use futures::Stream;
+use futures::{Stream, TryStreamExt};
 
 use crate::error::{Error, Result};
 use crate::family::Family;
@@ -59,64 +59,79 @@ where
     F: FnMut(Option<Next>) -> Fut,
     Fut: Future<Output = Result<PageOf<T>>>,
 {
-    struct State<T, F> {
+    paginate_pages(family, route, None, fetch)
+        .map_ok(|page| futures::stream::iter(page.items.into_iter().map(Ok)))
+        .try_flatten()
+}
+
+/// Streams the pages of a paginated endpoint, each with where the next one starts, so a
+/// caller can record that position after storing a page and later resume there.
+///
+/// `fetch(start)` gets the first page (`start` is `None` for the beginning, or a position a
+/// previous stream yielded); each later call gets the previous page's [`PageOf::next`]. Every
+/// yielded page's `next` is `None` exactly when the stream ends after it. Stops at a page
+/// without `next` or without items; a repeated `next` is an error (after the page that
+/// repeated it, whose `next` is then `None`).
+pub fn paginate_pages<T, F, Fut>(
+    family: Family,
+    route: &'static str,
+    start: Option<Next>,
+    fetch: F,
+) -> impl Stream<Item = Result<PageOf<T>>>
+where
+    F: FnMut(Option<Next>) -> Fut,
+    Fut: Future<Output = Result<PageOf<T>>>,
+{
+    struct State<F> {
         fetch: F,
-        buffer: VecDeque<T>,
         /// Where the next fetch starts; `None` with `started` means the stream is exhausted.
         next: Option<Next>,
         started: bool,
         seen: HashSet<Next>,
-        /// An error to yield once the buffered items are out.
+        /// An error to yield after the page that caused it.
         pending: Option<Error>,
         done: bool,
     }
     let state = State {
         fetch,
-        buffer: VecDeque::new(),
-        next: None,
+        seen: start.iter().cloned().collect(),
+        next: start,
         started: false,
-        seen: HashSet::new(),
         pending: None,
         done: false,
     };
     futures::stream::unfold(state, move |mut st| async move {
-        loop {
-            if let Some(item) = st.buffer.pop_front() {
-                return Some((Ok(item), st));
-            }
-            if let Some(err) = st.pending.take() {
+        if let Some(err) = st.pending.take() {
+            return Some((Err(err), st));
+        }
+        if st.done || (st.started && st.next.is_none()) {
+            return None;
+        }
+        st.started = true;
+        let mut page = match (st.fetch)(st.next.take()).await {
+            Ok(page) => page,
+            Err(err) => {
+                st.done = true;
                 return Some((Err(err), st));
             }
-            if st.done || (st.started && st.next.is_none()) {
-                return None;
-            }
-            st.started = true;
-            let page = match (st.fetch)(st.next.take()).await {
-                Ok(page) => page,
-                Err(err) => {
+        };
+        match page.next.take() {
+            Some(next) if !page.items.is_empty() => {
+                if st.seen.insert(next.clone()) {
+                    st.next = Some(next.clone());
+                    page.next = Some(next);
+                } else {
                     st.done = true;
-                    return Some((Err(err), st));
+                    st.pending = Some(Error::RepeatedCursor {
+                        family,
+                        route,
+                        cursor: format!("{next:?}"),
+                    });
                 }
-            };
-            let empty = page.items.is_empty();
-            st.buffer.extend(page.items);
-            match page.next {
-                Some(next) if !empty => {
-                    if !st.seen.insert(next.clone()) {
-                        st.done = true;
-                        // Items of this page first, then the error.
-                        st.pending = Some(Error::RepeatedCursor {
-                            family,
-                            route,
-                            cursor: format!("{next:?}"),
-                        });
-                        continue;
-                    }
-                    st.next = Some(next);
-                }
-                _ => st.next = None,
             }
+            _ => st.next = None,
         }
+        Some((Ok(page), st))
     })
 }
 
@@ -174,6 +189,40 @@ mod tests {
         .await;
         assert!(err.is_none());
         assert_eq!(items, data);
+    }
+
+    /// Cursor pages over `0..n`, three at a time; the cursor is the next offset.
+    fn cursor_pages(n: u32, start: Option<Next>) -> impl Stream<Item = Result<PageOf<u32>>> {
+        paginate_pages(Family::Org, "/x", start, move |next| async move {
+            let from = match next {
+                Some(Next::Cursor(c)) => c.parse::<u32>().unwrap_or(0),
+                _ => 0,
+            };
+            let items: Vec<u32> = (from..n).take(3).collect();
+            let end = from + items.len() as u32;
+            let next = (end < n).then(|| Next::Cursor(end.to_string()));
+            Ok(PageOf { items, next })
+        })
+    }
+
+    #[tokio::test]
+    async fn pages_carry_where_the_next_starts_and_a_stream_resumes_there() {
+        let (pages, err) = collect(cursor_pages(8, None)).await;
+        assert!(err.is_none());
+        let nexts: Vec<Option<Next>> = pages.iter().map(|p| p.next.clone()).collect();
+        assert_eq!(
+            nexts,
+            vec![
+                Some(Next::Cursor("3".into())),
+                Some(Next::Cursor("6".into())),
+                None
+            ]
+        );
+        // Resuming at the first page's cursor yields exactly the rest.
+        let (rest, err) = collect(cursor_pages(8, nexts[0].clone())).await;
+        assert!(err.is_none());
+        let items: Vec<u32> = rest.into_iter().flat_map(|p| p.items).collect();
+        assert_eq!(items, (3..8).collect::<Vec<_>>());
     }
 
     #[tokio::test]

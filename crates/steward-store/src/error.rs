@@ -59,6 +59,14 @@ pub enum Error {
         /// What was found.
         detail: String,
     },
+    /// An argument out of range (e.g. a lease's time to live).
+    #[error("invalid {what}: {detail}")]
+    InvalidArgument {
+        /// What was invalid.
+        what: &'static str,
+        /// Why.
+        detail: String,
+    },
     /// JSON (checkpoint, product status, change before/after) could not be encoded.
     #[error("cannot encode JSON")]
     Json(#[from] serde_json::Error),

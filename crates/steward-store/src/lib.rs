@@ -15,12 +15,14 @@
 //! [`Store::latest_snapshot`]/[`Store::snapshot`], [`Store::changes`] and [`Store::secrets`].
 
 mod error;
+mod leases;
 mod redact;
 mod rows;
 mod secrets;
 mod store;
 
 pub use error::{Error, Result};
+pub use leases::{Acquired, Lease, Leases};
 pub use redact::redact_url;
 pub use rows::{
     AccountFilter, AccountRow, Batch, ChangeEvent, ChangeKind, ChangeQuery, Checkpoint,

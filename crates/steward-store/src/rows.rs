@@ -341,6 +341,10 @@ pub enum ChangeKind {
     GroupRemoved,
     /// Statuspage page permissions changed (added, removed or edited).
     StatuspagePermissionChanged,
+    /// A Statuspage team member was added.
+    StatuspageMemberAdded,
+    /// A Statuspage team member was removed.
+    StatuspageMemberRemoved,
     /// A JSM customer was added.
     JsmCustomerAdded,
     /// A JSM customer was removed.
@@ -361,13 +365,15 @@ impl ChangeKind {
             ChangeKind::GroupAdded => "group_added",
             ChangeKind::GroupRemoved => "group_removed",
             ChangeKind::StatuspagePermissionChanged => "statuspage_permission_changed",
+            ChangeKind::StatuspageMemberAdded => "statuspage_member_added",
+            ChangeKind::StatuspageMemberRemoved => "statuspage_member_removed",
             ChangeKind::JsmCustomerAdded => "jsm_customer_added",
             ChangeKind::JsmCustomerRemoved => "jsm_customer_removed",
         }
     }
 
     pub(crate) fn parse(s: &str) -> Result<Self> {
-        const ALL: [ChangeKind; 12] = [
+        const ALL: [ChangeKind; 14] = [
             ChangeKind::AccountAdded,
             ChangeKind::AccountRemoved,
             ChangeKind::AccountStatusChanged,
@@ -378,6 +384,8 @@ impl ChangeKind {
             ChangeKind::GroupAdded,
             ChangeKind::GroupRemoved,
             ChangeKind::StatuspagePermissionChanged,
+            ChangeKind::StatuspageMemberAdded,
+            ChangeKind::StatuspageMemberRemoved,
             ChangeKind::JsmCustomerAdded,
             ChangeKind::JsmCustomerRemoved,
         ];

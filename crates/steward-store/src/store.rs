@@ -39,8 +39,8 @@ pub(crate) enum Backend {
 macro_rules! with_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.backend {
-            Backend::Sqlite($pool) => $body,
-            Backend::Postgres($pool) => $body,
+            $crate::store::Backend::Sqlite($pool) => $body,
+            $crate::store::Backend::Postgres($pool) => $body,
         }
     };
 }
@@ -53,13 +53,13 @@ pub(crate) use with_pool;
 macro_rules! with_tx {
     ($store:expr, $tx:ident => $body:block) => {
         match &$store.backend {
-            Backend::Sqlite(pool) => {
+            $crate::store::Backend::Sqlite(pool) => {
                 let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 let out = $body;
                 $tx.commit().await?;
                 out
             }
-            Backend::Postgres(pool) => {
+            $crate::store::Backend::Postgres(pool) => {
                 let mut $tx = pool.begin().await?;
                 let out = $body;
                 $tx.commit().await?;
@@ -95,6 +95,11 @@ macro_rules! ensure_running {
 enum RowLock {
     Share,
     Exclusive,
+}
+
+/// Whether `store` runs on PostgreSQL (for the few statements whose locking differs).
+pub(crate) fn backend_is_postgres(store: &Store) -> bool {
+    matches!(store.backend, Backend::Postgres(_))
 }
 
 fn is_postgres<DB: sqlx::Database>(_: &sqlx::Transaction<'_, DB>) -> bool {
@@ -340,6 +345,11 @@ impl Store {
     /// Change events.
     pub fn changes(&self) -> Changes<'_> {
         Changes { store: self }
+    }
+
+    /// Named leases (one sync at a time across processes).
+    pub fn leases(&self) -> crate::leases::Leases<'_> {
+        crate::leases::Leases { store: self }
     }
 
     /// Secrets, encrypted at rest with `key`.
@@ -1077,6 +1087,44 @@ impl SnapshotWriter<'_> {
     /// As [`SnapshotWriter::write`].
     pub async fn write_last_active(&self, rows: &[LastActiveRow]) -> Result<()> {
         self.write(Batch::LastActive(rows), None).await
+    }
+
+    /// Deletes the run's Statuspage rows (members and page permissions), so a product read
+    /// again after a crash replaces what a half-finished attempt wrote instead of adding to
+    /// it. Fails unless the run is running.
+    ///
+    /// # Errors
+    /// [`Error::UnknownRun`], [`Error::RunNotRunning`], [`Error::Database`].
+    pub async fn clear_statuspage(&self) -> Result<()> {
+        let run = self.run;
+        with_tx!(self.store, tx => {
+            ensure_running!(tx, run, Share);
+            for sql in [
+                "DELETE FROM statuspage_permissions WHERE run_id = $1",
+                "DELETE FROM statuspage_members WHERE run_id = $1",
+            ] {
+                sqlx::query(sql).bind(run.0).execute(&mut *tx).await?;
+            }
+        });
+        Ok(())
+    }
+
+    /// Deletes the run's JSM customers of one site (cloud id); see
+    /// [`clear_statuspage`](Self::clear_statuspage).
+    ///
+    /// # Errors
+    /// [`Error::UnknownRun`], [`Error::RunNotRunning`], [`Error::Database`].
+    pub async fn clear_jsm_site(&self, cloud_id: &str) -> Result<()> {
+        let run = self.run;
+        with_tx!(self.store, tx => {
+            ensure_running!(tx, run, Share);
+            sqlx::query("DELETE FROM jsm_customers WHERE run_id = $1 AND site = $2")
+                .bind(run.0)
+                .bind(cloud_id)
+                .execute(&mut *tx)
+                .await?;
+        });
+        Ok(())
     }
 }
 

@@ -38,6 +38,8 @@ const STATUS_ACTIONS: &[&str] = &[
 
 /// Membership and role actions (the account ones are above).
 const MEMBER_ROLE_ACTIONS: &[&str] = &[
+    "group_created",
+    "group_deleted",
     "user_added_to_group",
     "user_removed_from_group",
     "user_granted_role",
@@ -125,6 +127,36 @@ pub(crate) async fn diff(
                 before: Some(json!({ "status": b.status, "email": b.email, "name": b.name })),
                 ..event(ChangeKind::AccountRemoved, &b.account_id)
             });
+        }
+    }
+
+    // Groups.
+    {
+        let names = |rows: Vec<steward_store::GroupRow>| -> BTreeMap<String, String> {
+            rows.into_iter().map(|g| (g.group_id, g.name)).collect()
+        };
+        let before = names(old.groups().await?);
+        let after = names(new.groups().await?);
+        let group_event = |kind, id: &str, name: &str| {
+            let state = Some(json!({ "name": name }));
+            let added = kind == ChangeKind::GroupAdded;
+            NewChangeEvent {
+                account_id: None,
+                group_id: Some(id.to_owned()),
+                before: if added { None } else { state.clone() },
+                after: if added { state } else { None },
+                ..event(kind, "")
+            }
+        };
+        for (id, name) in &after {
+            if !before.contains_key(id) {
+                events.push(group_event(ChangeKind::GroupAdded, id, name));
+            }
+        }
+        for (id, name) in &before {
+            if !after.contains_key(id) {
+                events.push(group_event(ChangeKind::GroupRemoved, id, name));
+            }
         }
     }
 
@@ -295,10 +327,10 @@ pub(crate) async fn attribute(
                 );
             }
         }
-        // Group-level grants: keyed by the group alone.
+        // Group-level actions: keyed by the group alone.
         if matches!(
             a.action.as_str(),
-            "group_granted_role" | "group_revoked_role"
+            "group_granted_role" | "group_revoked_role" | "group_created" | "group_deleted"
         ) {
             for group in a
                 .context
@@ -326,6 +358,8 @@ pub(crate) async fn attribute(
             ChangeKind::AccountAdded => find(ADDED_ACTIONS, &account, ""),
             ChangeKind::AccountRemoved => find(REMOVED_ACTIONS, &account, ""),
             ChangeKind::AccountStatusChanged => find(STATUS_ACTIONS, &account, ""),
+            ChangeKind::GroupAdded => find(&["group_created"], "", &group),
+            ChangeKind::GroupRemoved => find(&["group_deleted"], "", &group),
             ChangeKind::GroupMembershipAdded => find(&["user_added_to_group"], &account, &group),
             ChangeKind::GroupMembershipRemoved => {
                 find(&["user_removed_from_group"], &account, &group)

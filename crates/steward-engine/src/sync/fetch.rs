@@ -13,15 +13,17 @@ use atlassian_client::models::RoleId;
 use atlassian_client::models::org::{
     Directory, DirectoryUser, Group, GroupExpand, RoleAssignmentMethod, UserExpand, Workspace,
 };
+use atlassian_client::page::Next;
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
 use steward_store::{
-    AccountRow, DirectoryRow, GrantSource, GroupMembershipRow, GroupRoleRow, GroupRow, OrgRow,
-    ResourceRow, RoleAssignmentRow, RunId, SiteRow, SnapshotWriter, Store,
+    AccountRow, Checkpoint, DirectoryRow, GrantSource, GroupMembershipRow, GroupRoleRow, GroupRow,
+    LastActiveRow, OrgRow, ResourceRow, RoleAssignmentRow, RunId, SiteRow, SnapshotWriter, Store,
 };
 use tokio::sync::watch;
 
+use super::progress::{ORG, Progress};
 use super::{ROLE_READS_IN_FLIGHT, USER_PAGE};
 use crate::target::Target;
 
@@ -44,6 +46,8 @@ pub struct SyncCounts {
     pub group_roles: u64,
     /// Account role assignments (one per source).
     pub role_assignments: u64,
+    /// Last-activity rows (account, resource).
+    pub last_active: u64,
     /// Users whose role assignments were read (`counts.resources` > 0 or org admin).
     pub users_with_access: u64,
     /// Group grants (`group_direct`) no group of the user explains (the groups or
@@ -62,6 +66,7 @@ pub(crate) struct Counters {
     memberships: AtomicU64,
     group_roles: AtomicU64,
     role_assignments: AtomicU64,
+    last_active: AtomicU64,
     users_with_access: AtomicU64,
     unattributed_group_grants: AtomicU64,
 }
@@ -82,6 +87,7 @@ impl Counters {
             memberships: get(&self.memberships),
             group_roles: get(&self.group_roles),
             role_assignments: get(&self.role_assignments),
+            last_active: get(&self.last_active),
             users_with_access: get(&self.users_with_access),
             unattributed_group_grants: get(&self.unattributed_group_grants),
         }
@@ -113,26 +119,105 @@ fn api(what: impl Into<String>) -> impl FnOnce(atlassian_client::Error) -> SyncE
 /// For each group: the (resource ARI, role) pairs it grants.
 type GroupRoles = HashMap<String, BTreeSet<(String, String)>>;
 
-/// The whole slice: meta data, groups and users, concurrently.
+/// The checkpoint scopes of the org slice.
+pub(crate) const SCOPE_META: &str = "org.meta";
+/// The groups search (its cursor).
+pub(crate) const SCOPE_GROUPS: &str = "org.groups";
+/// The users search (its cursor).
+pub(crate) const SCOPE_USERS: &str = "org.users";
+
+/// Where a paginated scope stands: every page up to `cursor` is in the store; `done` once the
+/// last page is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub(crate) struct ScopeState {
+    /// The cursor of the first page not yet stored (`None`: the beginning, or done).
+    pub cursor: Option<String>,
+    /// Every page is stored.
+    pub done: bool,
+}
+
+impl ScopeState {
+    /// The state a checkpoint records, or the beginning when it records none (or garbage,
+    /// which restarts the scope: its pages are upserts, so re-reading them is harmless).
+    pub(crate) fn of(checkpoints: &[Checkpoint], scope: &str) -> Self {
+        checkpoints
+            .iter()
+            .find(|c| c.scope == scope)
+            .and_then(|c| serde_json::from_value(c.value.clone()).ok())
+            .unwrap_or_default()
+    }
+
+    fn checkpoint(scope: &str, next: Option<String>) -> Checkpoint {
+        let state = ScopeState {
+            done: next.is_none(),
+            cursor: next,
+        };
+        Checkpoint {
+            scope: scope.to_owned(),
+            value: serde_json::to_value(state).unwrap_or_default(),
+        }
+    }
+}
+
+/// Where each org scope of a resumed run stands.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OrgResume {
+    pub meta_done: bool,
+    pub groups: ScopeState,
+    pub users: ScopeState,
+}
+
+impl OrgResume {
+    pub(crate) fn of(checkpoints: &[Checkpoint]) -> Self {
+        OrgResume {
+            meta_done: ScopeState::of(checkpoints, SCOPE_META).done,
+            groups: ScopeState::of(checkpoints, SCOPE_GROUPS),
+            users: ScopeState::of(checkpoints, SCOPE_USERS),
+        }
+    }
+
+    /// Whether anything was stored before (a fresh run resumes nothing).
+    pub(crate) fn is_resumed(&self) -> bool {
+        self.meta_done
+            || self.groups != ScopeState::default()
+            || self.users != ScopeState::default()
+    }
+}
+
+/// The whole slice: meta data, groups and users, concurrently; each scope continues where
+/// `resume` says it stopped.
 pub(crate) async fn sync_org(
     client: &Client,
     target: &Target,
     store: &Store,
     run: RunId,
     counts: &Counters,
+    resume: &OrgResume,
+    progress: &Progress,
 ) -> Result<(), SyncError> {
     let writer = store.writer(run);
     let (tx, rx) = watch::channel::<Option<Arc<GroupRoles>>>(None);
     let groups = async {
-        let map = groups(client, writer, counts).await?;
+        let map = groups(client, store, run, counts, &resume.groups).await?;
         // No receiver left only if the users read already failed; try_join reports that.
         let _ = tx.send(Some(Arc::new(map)));
         Ok::<_, SyncError>(())
     };
+    let meta = async {
+        if resume.meta_done {
+            return Ok(());
+        }
+        meta(client, target, writer, counts).await?;
+        store
+            .runs()
+            .set_checkpoint(run, &ScopeState::checkpoint(SCOPE_META, None))
+            .await?;
+        Ok(())
+    };
     tokio::try_join!(
-        meta(client, target, writer, counts),
+        meta,
         groups,
-        users(client, writer, rx, counts),
+        users(client, store, run, rx, counts, &resume.users, progress),
     )?;
     Ok(())
 }
@@ -305,29 +390,43 @@ fn user_management(directories: &[Directory], site_names: &[&str]) -> &'static s
 
 async fn groups(
     client: &Client,
-    writer: SnapshotWriter<'_>,
+    store: &Store,
+    run: RunId,
     counts: &Counters,
+    resume: &ScopeState,
 ) -> Result<GroupRoles, SyncError> {
+    // What earlier attempts of this run stored.
+    let mut map = GroupRoles::new();
+    if resume.cursor.is_some() || resume.done {
+        for r in store.snapshot(run).group_roles().await? {
+            map.entry(r.group_id)
+                .or_default()
+                .insert((r.resource_ari, r.role));
+        }
+    }
+    if resume.done {
+        return Ok(map);
+    }
+    let writer = store.writer(run);
     let search = GroupSearch {
         expand: vec![GroupExpand::CountsResources],
+        limit: Some(USER_PAGE as u32),
         ..GroupSearch::default()
     };
     let org = client.org();
-    let mut pages = std::pin::pin!(
-        org.search_groups(ALL_DIRECTORIES, &search)
-            .try_chunks(USER_PAGE)
-    );
-    let mut map = GroupRoles::new();
+    let mut pages =
+        std::pin::pin!(org.search_groups_pages(ALL_DIRECTORIES, &search, resume.cursor.clone()));
     while let Some(page) = pages
         .try_next()
         .await
-        .map_err(|e| api("searching the groups")(e.1))?
+        .map_err(api("searching the groups"))?
     {
-        let rows: Vec<GroupRow> = page.iter().map(group_row).collect();
+        let rows: Vec<GroupRow> = page.items.iter().map(group_row).collect();
         writer.write_groups(&rows).await?;
         add(&counts.groups, rows.len());
         // Groups whose counts say they hold nothing need no read.
         let with_roles = page
+            .items
             .iter()
             .filter(|g| g.counts.as_ref().and_then(|c| c.resources) != Some(0))
             .cloned()
@@ -372,8 +471,23 @@ async fn groups(
             writer.write_group_roles(&rows).await?;
         }
         add(&counts.group_roles, rows.len());
+        store
+            .runs()
+            .set_checkpoint(
+                run,
+                &ScopeState::checkpoint(SCOPE_GROUPS, cursor(page.next)),
+            )
+            .await?;
     }
     Ok(map)
+}
+
+/// The cursor of a v2 search's next page.
+fn cursor(next: Option<Next>) -> Option<String> {
+    match next {
+        Some(Next::Cursor(c)) => Some(c),
+        _ => None,
+    }
 }
 
 fn group_row(g: &Group) -> GroupRow {
@@ -390,30 +504,39 @@ fn group_row(g: &Group) -> GroupRow {
 
 async fn users(
     client: &Client,
-    writer: SnapshotWriter<'_>,
+    store: &Store,
+    run: RunId,
     mut group_roles_rx: watch::Receiver<Option<Arc<GroupRoles>>>,
     counts: &Counters,
+    resume: &ScopeState,
+    progress: &Progress,
 ) -> Result<(), SyncError> {
+    if resume.done {
+        progress.finish(ORG);
+        return Ok(());
+    }
+    let writer = store.writer(run);
     let search = UserSearch {
         expand: vec![
             UserExpand::Groups,
             UserExpand::CountsResources,
             UserExpand::PlatformRoles,
+            UserExpand::ProductAccess,
         ],
         limit: Some(USER_PAGE as u32),
         ..UserSearch::default()
     };
     let org = client.org();
-    let mut pages = std::pin::pin!(
-        org.search_users(ALL_DIRECTORIES, &search)
-            .try_chunks(USER_PAGE)
-    );
+    let mut pages =
+        std::pin::pin!(org.search_users_pages(ALL_DIRECTORIES, &search, resume.cursor.clone()));
     let mut group_roles: Option<Arc<GroupRoles>> = None;
     while let Some(page) = pages
         .try_next()
         .await
-        .map_err(|e| api("searching the directory users")(e.1))?
+        .map_err(api("searching the directory users"))?
     {
+        let checkpoint = ScopeState::checkpoint(SCOPE_USERS, cursor(page.next));
+        let page = page.items;
         let accounts: Vec<AccountRow> = page.iter().map(account_row).collect();
         let memberships: Vec<GroupMembershipRow> = page
             .iter()
@@ -424,44 +547,72 @@ async fn users(
                 })
             })
             .collect();
+        let last_active: Vec<LastActiveRow> = page.iter().flat_map(last_active_rows).collect();
         writer.write_accounts(&accounts).await?;
         add(&counts.accounts, accounts.len());
         if !memberships.is_empty() {
             writer.write_group_memberships(&memberships).await?;
         }
         add(&counts.memberships, memberships.len());
+        if !last_active.is_empty() {
+            writer.write_last_active(&last_active).await?;
+        }
+        add(&counts.last_active, last_active.len());
 
         let with_access: Vec<DirectoryUser> = page.into_iter().filter(has_access).collect();
-        if with_access.is_empty() {
-            continue;
-        }
-        let map = match &group_roles {
-            Some(map) => Arc::clone(map),
-            None => {
-                let map = group_roles_rx
-                    .wait_for(Option::is_some)
-                    .await
-                    .map_err(|_| SyncError::GroupsFailed)?
-                    .clone()
-                    .ok_or(SyncError::GroupsFailed)?;
-                group_roles = Some(Arc::clone(&map));
-                map
+        if !with_access.is_empty() {
+            let map = match &group_roles {
+                Some(map) => Arc::clone(map),
+                None => {
+                    let map = group_roles_rx
+                        .wait_for(Option::is_some)
+                        .await
+                        .map_err(|_| SyncError::GroupsFailed)?
+                        .clone()
+                        .ok_or(SyncError::GroupsFailed)?;
+                    group_roles = Some(Arc::clone(&map));
+                    map
+                }
+            };
+            let map = &map;
+            let rows: Vec<Vec<RoleAssignmentRow>> =
+                stream::iter(with_access)
+                    .map(move |u: DirectoryUser| async move {
+                        user_grants(client, &u, map, counts).await
+                    })
+                    .buffer_unordered(ROLE_READS_IN_FLIGHT)
+                    .try_collect()
+                    .await?;
+            add(&counts.users_with_access, rows.len());
+            let rows: Vec<RoleAssignmentRow> = rows.into_iter().flatten().collect();
+            if !rows.is_empty() {
+                writer.write_role_assignments(&rows).await?;
             }
-        };
-        let map = &map;
-        let rows: Vec<Vec<RoleAssignmentRow>> = stream::iter(with_access)
-            .map(move |u: DirectoryUser| async move { user_grants(client, &u, map, counts).await })
-            .buffer_unordered(ROLE_READS_IN_FLIGHT)
-            .try_collect()
-            .await?;
-        add(&counts.users_with_access, rows.len());
-        let rows: Vec<RoleAssignmentRow> = rows.into_iter().flatten().collect();
-        if !rows.is_empty() {
-            writer.write_role_assignments(&rows).await?;
+            add(&counts.role_assignments, rows.len());
         }
-        add(&counts.role_assignments, rows.len());
+        // Every row of the page is stored: a crash from here on resumes at the next page.
+        store.runs().set_checkpoint(run, &checkpoint).await?;
+        progress.advance(ORG, accounts.len() as u64);
     }
+    progress.finish(ORG);
     Ok(())
+}
+
+/// The last activity per resource a user's `productAccess` shows.
+fn last_active_rows(u: &DirectoryUser) -> Vec<LastActiveRow> {
+    u.product_access
+        .iter()
+        .flatten()
+        .filter_map(|p| {
+            let resource = p.id.clone()?;
+            let at = DateTime::parse_from_rfc3339(p.last_active_timestamp.as_deref()?).ok()?;
+            Some(LastActiveRow {
+                account_id: u.account_id.clone(),
+                resource,
+                at: at.with_timezone(&Utc),
+            })
+        })
+        .collect()
 }
 
 /// Whether the user holds anything: `counts.resources` > 0 (or unknown), or Organization

@@ -13,19 +13,22 @@
 
 mod diff;
 mod fetch;
+mod lease;
 pub mod products;
+pub mod progress;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use atlassian_client::{Client, RetryPolicy};
 use serde::Serialize;
-use steward_store::{RunId, RunStatus, Store};
+use steward_store::{Acquired, Checkpoint, RunId, RunStatus, Store};
 
 use crate::target::Target;
 
 pub use fetch::SyncCounts;
 pub use products::ProductCounts;
+pub use progress::{Phase, ProductProgress, Progress};
 
 /// Page size of the user search and of the store batches (the API maximum).
 pub const USER_PAGE: usize = 100;
@@ -35,8 +38,12 @@ pub const ROLE_READS_IN_FLIGHT: usize = 8;
 /// What a sync run did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SyncReport {
-    /// The run (absent only when the store refused to begin one).
+    /// The run (absent when the sync could not begin one: the store refused, or another
+    /// sync holds the lease).
     pub run: Option<RunId>,
+    /// Whether this sync resumed a run a crashed sync left (then `counts` are the rows this
+    /// attempt wrote, not the whole snapshot's).
+    pub resumed: bool,
     /// `Completed` or `Failed`.
     pub status: RunStatus,
     /// Rows written, per entity.
@@ -74,73 +81,226 @@ pub fn sync_retry() -> RetryPolicy {
     }
 }
 
+/// How a sync runs.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Sync the products (Statuspage, each site's JSM) too, not only the org-level data.
+    pub products: bool,
+    /// How long the sync lease lasts unless renewed (it is renewed every third of that). A
+    /// sync whose process died is taken over once this has passed, or at once when it ran on
+    /// this host and its process is gone.
+    pub lease_ttl: Duration,
+    /// A run left `running` by a crash is resumed from its checkpoints when it started less
+    /// than this long ago; an older one is abandoned and a new run begins.
+    pub resume_within: Duration,
+    /// Where the sync reports its progress.
+    pub progress: Progress,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            products: true,
+            lease_ttl: Duration::from_secs(30),
+            resume_within: Duration::from_secs(6 * 3600),
+            progress: Progress::new(),
+        }
+    }
+}
+
+/// The name of the lease a sync holds while it runs (one sync at a time per database).
+pub const SYNC_LEASE: &str = "sync";
+
 /// Syncs the org-level data of `target` into `store`, with a client built from the target
 /// ([`sync_retry`], 30 s per attempt). Never returns an error: a failure fails the run and is
 /// in the report. [`run_all`] syncs the products too.
 pub async fn run(target: &Target, store: &Store) -> SyncReport {
-    run_built(target, store, false).await
+    let options = SyncOptions {
+        products: false,
+        ..SyncOptions::default()
+    };
+    run_built(target, store, &options).await
 }
 
 /// [`run`] plus the product slices (Statuspage team and page permissions, each site's JSM
 /// customers), each read concurrently with the org-level data; a product failure is recorded
 /// in [`SyncReport::product_status`] and does not fail the run.
 pub async fn run_all(target: &Target, store: &Store) -> SyncReport {
-    run_built(target, store, true).await
+    run_built(target, store, &SyncOptions::default()).await
 }
 
-async fn run_built(target: &Target, store: &Store, with_products: bool) -> SyncReport {
+/// A sync with the given options, with a client built from the target.
+pub async fn run_with_options(target: &Target, store: &Store, options: &SyncOptions) -> SyncReport {
+    run_built(target, store, options).await
+}
+
+async fn run_built(target: &Target, store: &Store, options: &SyncOptions) -> SyncReport {
     match target.client(sync_retry(), Duration::from_secs(30)) {
-        Ok(client) => run_slices(&client, target, store, with_products).await,
-        Err(e) => SyncReport {
-            run: None,
-            status: RunStatus::Failed,
-            counts: SyncCounts::default(),
-            error: Some(format!("cannot build the Atlassian client: {e}")),
-            changes: 0,
-            attribution_error: None,
-            product_status: BTreeMap::new(),
-            products: ProductCounts::default(),
-        },
+        Ok(client) => run_client(&client, target, store, options).await,
+        Err(e) => not_started(format!("cannot build the Atlassian client: {e}")),
     }
 }
 
 /// [`run`] with a given client (built from `target`, e.g. with another retry policy).
 pub async fn run_with(client: &Client, target: &Target, store: &Store) -> SyncReport {
-    run_slices(client, target, store, false).await
+    let options = SyncOptions {
+        products: false,
+        ..SyncOptions::default()
+    };
+    run_client(client, target, store, &options).await
 }
 
 /// [`run_all`] with a given client (built from `target`, e.g. with another rate or retry
 /// policy).
 pub async fn run_all_with(client: &Client, target: &Target, store: &Store) -> SyncReport {
-    run_slices(client, target, store, true).await
+    run_client(client, target, store, &SyncOptions::default()).await
 }
+
+/// A sync with a given client and options: takes the sync lease (one sync at a time per
+/// database), resumes the run a crashed sync left (or begins one), keeps the lease renewed
+/// while it works, and gives it up at the end.
+pub async fn run_client(
+    client: &Client,
+    target: &Target,
+    store: &Store,
+    options: &SyncOptions,
+) -> SyncReport {
+    let owner = lease::owner_id();
+    let leases = store.leases();
+    match leases
+        .acquire(SYNC_LEASE, &owner, options.lease_ttl, lease::holder_is_gone)
+        .await
+    {
+        Ok(Acquired::Held { taken_over }) => {
+            if let Some(previous) = taken_over {
+                tracing::warn!(
+                    previous = previous.owner,
+                    "took over the sync of a process that stopped"
+                );
+            }
+        }
+        Ok(Acquired::Busy(holder)) => {
+            return not_started(format!(
+                "another sync is running ({} holds the sync lease until {}); wait for it to \
+                 finish, or, if that process is gone, run again after that time",
+                holder.owner,
+                holder
+                    .expires_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ));
+        }
+        Err(e) => return not_started(format!("cannot take the sync lease: {e}")),
+    }
+    let work = run_leased(client, target, store, options);
+    let heartbeat = lease::keep(store, SYNC_LEASE, &owner, options.lease_ttl);
+    let report = tokio::select! {
+        report = work => report,
+        lost = heartbeat => {
+            // Someone else holds the lease now and may resume the run: leave it running.
+            let mut report = not_started(lost);
+            report.run = store.runs().latest_running().await.ok().flatten().map(|r| r.id);
+            report
+        }
+    };
+    if let Err(e) = leases.release(SYNC_LEASE, &owner).await {
+        tracing::warn!(error = %e, "cannot release the sync lease (it lapses by itself)");
+    }
+    report
+}
+
+/// A report for a sync that did not get to begin (or lost its lease).
+fn not_started(error: String) -> SyncReport {
+    SyncReport {
+        run: None,
+        resumed: false,
+        status: RunStatus::Failed,
+        counts: SyncCounts::default(),
+        error: Some(error),
+        changes: 0,
+        attribution_error: None,
+        product_status: BTreeMap::new(),
+        products: ProductCounts::default(),
+    }
+}
+
+/// The run to write: the one a crashed sync left (resumed from its checkpoints) or a new
+/// one.
+async fn pick_run(
+    store: &Store,
+    options: &SyncOptions,
+) -> steward_store::Result<(RunId, Vec<Checkpoint>)> {
+    let runs = store.runs();
+    if let Some(left) = runs.latest_running().await? {
+        let age = chrono::Utc::now() - left.started_at;
+        let recent = age.to_std().is_ok_and(|age| age < options.resume_within);
+        if recent {
+            let checkpoints = runs.checkpoints(left.id).await?;
+            tracing::info!(
+                run = left.id.0,
+                checkpoints = checkpoints.len(),
+                "resuming a sync run a crash left"
+            );
+            return Ok((left.id, checkpoints));
+        }
+        runs.abandon(left.id, "left running by a crash too long ago to resume")
+            .await?;
+    }
+    Ok((runs.begin().await?, vec![]))
+}
+
+async fn run_leased(
+    client: &Client,
+    target: &Target,
+    store: &Store,
+    options: &SyncOptions,
+) -> SyncReport {
+    let (run, checkpoints) = match pick_run(store, options).await {
+        Ok(picked) => picked,
+        Err(e) => return not_started(format!("cannot begin a sync run: {e}")),
+    };
+    let report = run_slices(client, target, store, options, run, &checkpoints).await;
+    // A resumed cursor the API no longer accepts (expired, or the org changed under it):
+    // start that run over, once.
+    if !checkpoints.is_empty()
+        && report
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains(STALE_CURSOR))
+    {
+        tracing::warn!(
+            run = run.0,
+            "the resumed cursor was refused; starting a new run"
+        );
+        return match store.runs().begin().await {
+            Ok(fresh) => run_slices(client, target, store, options, fresh, &[]).await,
+            Err(e) => not_started(format!("cannot begin a sync run: {e}")),
+        };
+    }
+    report
+}
+
+/// Marks the error of a run whose resumed cursor the API refused.
+const STALE_CURSOR: &str = "the saved page cursor was refused";
 
 async fn run_slices(
     client: &Client,
     target: &Target,
     store: &Store,
-    with_products: bool,
+    options: &SyncOptions,
+    run: RunId,
+    checkpoints: &[Checkpoint],
 ) -> SyncReport {
-    let run = match store.runs().begin().await {
-        Ok(run) => run,
-        Err(e) => {
-            return SyncReport {
-                run: None,
-                status: RunStatus::Failed,
-                counts: SyncCounts::default(),
-                error: Some(format!("cannot begin a sync run: {e}")),
-                changes: 0,
-                attribution_error: None,
-                product_status: BTreeMap::new(),
-                products: ProductCounts::default(),
-            };
-        }
-    };
+    let with_products = options.products;
+    let progress = &options.progress;
+    let resume = fetch::OrgResume::of(checkpoints);
+    let resumed = resume.is_resumed();
     let counts = fetch::Counters::default();
-    // Statuspage is its own scope: read concurrently with the org-level data.
+    // Statuspage is its own scope: read concurrently with the org-level data (unless an
+    // earlier attempt of this run stored it whole).
+    let statuspage_before = products::done_before(checkpoints, products::STATUSPAGE);
     let statuspage = async {
-        match (with_products, &target.statuspage) {
-            (true, Some(_)) => Some(products::fetch_statuspage(client).await),
+        match (with_products, &target.statuspage, statuspage_before) {
+            (true, Some(_), None) => Some(products::fetch_statuspage(client, progress).await),
             _ => None,
         }
     };
@@ -150,30 +310,56 @@ async fn run_slices(
             .sites
             .iter()
             .filter(|_| with_products)
-            .map(|site| async move { (site, products::fetch_jsm(client, &site.name).await) }),
+            .filter(|site| {
+                products::done_before(checkpoints, &products::jsm_key(&site.name)).is_none()
+            })
+            .map(|site| async move {
+                (
+                    site,
+                    products::fetch_jsm(client, &site.name, progress).await,
+                )
+            }),
     );
     // The org part failing fails the run: stop the product reads at once (try_join drops them).
     let outcome = tokio::try_join!(
-        fetch::sync_org(client, target, store, run, &counts),
+        fetch::sync_org(client, target, store, run, &counts, &resume, progress),
         async { Ok(statuspage.await) },
         async { Ok(jsm.await) },
     );
     let counts = counts.snapshot();
     let (statuspage, jsm) = match outcome {
         Ok(((), statuspage, jsm)) => (statuspage, jsm),
-        Err(e) => return failed(store, run, counts, e.to_string()).await,
+        Err(e) => {
+            progress.fail(products::ORG);
+            let error = match &e {
+                fetch::SyncError::Api { source, .. }
+                    if resumed && source.status().map(|s| s.as_u16()) == Some(400) =>
+                {
+                    format!("{STALE_CURSOR}: {e}")
+                }
+                _ => e.to_string(),
+            };
+            return failed(store, run, counts, error).await;
+        }
     };
     let mut product_status = BTreeMap::from([(products::ORG.to_owned(), products::OK.to_owned())]);
     let mut product_counts = ProductCounts::default();
-    let statuspage_state = match statuspage {
-        None => products::NOT_CONFIGURED.to_owned(),
-        Some(Err(e)) => {
+    let statuspage_state = match (statuspage, statuspage_before) {
+        (_, Some(before)) => {
+            product_counts = before;
+            progress.finish(products::STATUSPAGE);
+            products::OK.to_owned()
+        }
+        (None, None) => products::NOT_CONFIGURED.to_owned(),
+        (Some(Err(e)), None) => {
             tracing::warn!(run = run.0, error = %e, "statuspage sync failed");
+            progress.fail(products::STATUSPAGE);
             format!("failed: {e}")
         }
-        Some(Ok(team)) => match products::write_statuspage(store, run, team).await {
+        (Some(Ok(team)), None) => match products::write_statuspage(store, run, team).await {
             Ok(written) => {
                 product_counts = written;
+                progress.finish(products::STATUSPAGE);
                 products::OK.to_owned()
             }
             Err(e) => {
@@ -191,18 +377,35 @@ async fn run_slices(
     };
     // Cloud ids of the sites whose JSM is synced whole in this run.
     let mut jsm_synced = std::collections::BTreeSet::new();
+    for site in target.sites.iter().filter(|_| with_products) {
+        let key = products::jsm_key(&site.name);
+        if let Some(before) = products::done_before(checkpoints, &key) {
+            product_counts.jsm_customers += before.jsm_customers;
+            if let Some(cloud_id) = products::cloud_id(&sites, site) {
+                jsm_synced.insert(cloud_id);
+            }
+            progress.finish(&key);
+            product_status.insert(key, products::OK.to_owned());
+        }
+    }
     for (site, read) in jsm {
+        let key = products::jsm_key(&site.name);
         let state = match (read, products::cloud_id(&sites, site)) {
             (Err(e), _) => {
                 tracing::warn!(run = run.0, site = site.name, error = %e, "jsm sync failed");
+                progress.fail(&key);
                 format!("failed: {e}")
             }
-            (Ok(_), None) => format!("failed: {} is not among the org's sites", site.url),
+            (Ok(_), None) => {
+                progress.fail(&key);
+                format!("failed: {} is not among the org's sites", site.url)
+            }
             (Ok(customers), Some(cloud_id)) => {
-                match products::write_jsm(store, run, &cloud_id, customers).await {
+                match products::write_jsm(store, run, &cloud_id, &site.name, customers).await {
                     Ok(n) => {
                         product_counts.jsm_customers += n;
                         jsm_synced.insert(cloud_id);
+                        progress.finish(&key);
                         products::OK.to_owned()
                     }
                     Err(e) => {
@@ -212,7 +415,7 @@ async fn run_slices(
                 }
             }
         };
-        product_status.insert(products::jsm_key(&site.name), state);
+        product_status.insert(key, state);
     }
     let product_status_json = serde_json::json!(product_status);
     // The diff against the previous completed run (none: this run is the baseline).
@@ -285,6 +488,7 @@ async fn run_slices(
     {
         Ok(()) => SyncReport {
             run: Some(run),
+            resumed,
             status: RunStatus::Completed,
             counts,
             error: None,
@@ -306,6 +510,7 @@ async fn failed(store: &Store, run: RunId, counts: SyncCounts, error: String) ->
     tracing::warn!(run = run.0, error, "sync run failed");
     SyncReport {
         run: Some(run),
+        resumed: false,
         status: RunStatus::Failed,
         counts,
         product_status: BTreeMap::from([(products::ORG.to_owned(), format!("failed: {error}"))]),
@@ -322,4 +527,5 @@ async fn failed(store: &Store, run: RunId, counts: SyncCounts, error: String) ->
 fn sync_future_is_send(target: &Target, store: &Store) {
     fn is_send<T: Send>(_: T) {}
     is_send(run(target, store));
+    is_send(run_all(target, store));
 }

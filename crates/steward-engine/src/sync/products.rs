@@ -14,10 +14,11 @@ use futures::TryStreamExt;
 use serde::Serialize;
 use serde_json::{Value, json};
 use steward_store::{
-    ChangeKind, JsmCustomerRow, NewChangeEvent, RunId, SiteRow, StatuspageMemberRow,
+    ChangeKind, Checkpoint, JsmCustomerRow, NewChangeEvent, RunId, SiteRow, StatuspageMemberRow,
     StatuspagePermissionRow, Store,
 };
 
+use super::progress::Progress;
 use crate::target::SiteTarget;
 
 /// Rows per store batch of the product slices.
@@ -37,7 +38,7 @@ pub const OK: &str = "ok";
 pub const NOT_CONFIGURED: &str = "not configured";
 
 /// Rows written by the product slices.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ProductCounts {
     /// Statuspage team members.
     pub statuspage_members: usize,
@@ -57,12 +58,16 @@ pub(crate) type DeskCustomers = Vec<(String, String)>;
 pub(crate) async fn fetch_jsm(
     client: &Client,
     site: &str,
+    progress: &Progress,
 ) -> atlassian_client::Result<DeskCustomers> {
+    let key = jsm_key(site);
+    progress.start(&key, None);
     let api = client.jsm(site)?;
     let desks: Vec<_> = api.service_desks().try_collect().await?;
     let mut rows = vec![];
     for desk in &desks {
         let customers: Vec<_> = api.desk_customers(&desk.id, None).try_collect().await?;
+        progress.advance(&key, customers.len() as u64);
         rows.extend(
             customers
                 .into_iter()
@@ -100,6 +105,7 @@ pub(crate) async fn write_jsm(
     store: &Store,
     run: RunId,
     cloud_id: &str,
+    site: &str,
     customers: DeskCustomers,
 ) -> steward_store::Result<usize> {
     let rows: Vec<_> = customers
@@ -111,10 +117,43 @@ pub(crate) async fn write_jsm(
         })
         .collect();
     let writer = store.writer(run);
+    // What a crashed attempt left is replaced, not added to.
+    writer.clear_jsm_site(cloud_id).await?;
     for chunk in rows.chunks(PRODUCT_BATCH) {
         writer.write_jsm_customers(chunk).await?;
     }
+    let done = ProductCounts {
+        jsm_customers: rows.len(),
+        ..ProductCounts::default()
+    };
+    store
+        .runs()
+        .set_checkpoint(run, &done_checkpoint(&product_scope(&jsm_key(site)), done))
+        .await?;
     Ok(rows.len())
+}
+
+/// The checkpoint scope of a product (`product.statuspage`, `product.jsm:<site>`).
+pub(crate) fn product_scope(key: &str) -> String {
+    format!("product.{key}")
+}
+
+/// The checkpoint saying a product is stored whole, with what it wrote.
+fn done_checkpoint(scope: &str, counts: ProductCounts) -> Checkpoint {
+    Checkpoint {
+        scope: scope.to_owned(),
+        value: json!({ "done": true, "counts": counts }),
+    }
+}
+
+/// What a product stored whole by an earlier attempt of the run wrote, if it did.
+pub(crate) fn done_before(checkpoints: &[Checkpoint], key: &str) -> Option<ProductCounts> {
+    let scope = product_scope(key);
+    let value = &checkpoints.iter().find(|c| c.scope == scope)?.value;
+    if value.get("done").and_then(Value::as_bool) != Some(true) {
+        return None;
+    }
+    serde_json::from_value(value.get("counts")?.clone()).ok()
 }
 
 /// The JSM change events of `run` against `previous` for the sites (cloud ids) both runs
@@ -181,12 +220,18 @@ pub(crate) struct StatuspageTeam {
 ///
 /// # Errors
 /// Statuspage not configured on the client, or a read failing after the client's retries.
-pub(crate) async fn fetch_statuspage(client: &Client) -> atlassian_client::Result<StatuspageTeam> {
+pub(crate) async fn fetch_statuspage(
+    client: &Client,
+    progress: &Progress,
+) -> atlassian_client::Result<StatuspageTeam> {
+    progress.start(STATUSPAGE, None);
     let api = client.statuspage()?;
     let members: Vec<_> = api.team_members().try_collect().await?;
+    progress.start(STATUSPAGE, Some(members.len() as u64));
     let mut permissions = vec![];
     for m in &members {
         let granted = api.permissions(&m.id).await?;
+        progress.advance(STATUSPAGE, 1);
         for (page_id, roles) in granted.pages {
             permissions.push(StatuspagePermissionRow {
                 sp_user_id: m.id.clone(),
@@ -236,17 +281,24 @@ pub(crate) async fn write_statuspage(
             account_id,
         });
     }
+    // What a crashed attempt left is replaced, not added to.
+    writer.clear_statuspage().await?;
     for chunk in members.chunks(PRODUCT_BATCH) {
         writer.write_statuspage_members(chunk).await?;
     }
     for chunk in team.permissions.chunks(PRODUCT_BATCH) {
         writer.write_statuspage_permissions(chunk).await?;
     }
-    Ok(ProductCounts {
+    let counts = ProductCounts {
         statuspage_members: members.len(),
         statuspage_permissions: team.permissions.len(),
         jsm_customers: 0,
-    })
+    };
+    store
+        .runs()
+        .set_checkpoint(run, &done_checkpoint(&product_scope(STATUSPAGE), counts))
+        .await?;
+    Ok(counts)
 }
 
 /// Whether `product` was synced whole in a run of this per-product status.
@@ -263,9 +315,11 @@ fn flags(p: &StatuspagePermissionRow) -> Value {
 }
 
 /// The Statuspage change events of `run` against `previous` (both must have synced
-/// Statuspage): all of kind `statuspage_permission_changed`. A member who joined or left the
-/// team gives one event without `resource`, `before` / `after` `{sp_user_id, email}`; a page
-/// permission that appeared, disappeared or changed flags gives one event with `resource` =
+/// Statuspage). A member who joined or left the team gives one `statuspage_member_added` /
+/// `statuspage_member_removed` without `resource`, `before` / `after` `{sp_user_id, email}`;
+/// a page
+/// permission that appeared, disappeared or changed flags gives one
+/// `statuspage_permission_changed` with `resource` =
 /// the page id and `before` / `after` the flags (`null` for no access). `account_id` is the
 /// linked account, when there is one.
 ///
@@ -296,10 +350,10 @@ pub(crate) async fn diff_statuspage(
             .or_else(|| old_members.get(sp_user_id))
             .and_then(|m| m.account_id.clone())
     };
-    let event = |sp_user_id: &str, resource: Option<&str>, before, after| NewChangeEvent {
+    let event = |kind, sp_user_id: &str, resource: Option<&str>, before, after| NewChangeEvent {
         run_id: Some(run),
         detected_at,
-        kind: ChangeKind::StatuspagePermissionChanged,
+        kind,
         account_id: account(sp_user_id),
         group_id: None,
         resource: resource.map(str::to_owned),
@@ -315,12 +369,24 @@ pub(crate) async fn diff_statuspage(
     let mut events = vec![];
     for (id, m) in &new_members {
         if !old_members.contains_key(id) {
-            events.push(event(id, None, None, Some(member(m))));
+            events.push(event(
+                ChangeKind::StatuspageMemberAdded,
+                id,
+                None,
+                None,
+                Some(member(m)),
+            ));
         }
     }
     for (id, m) in &old_members {
         if !new_members.contains_key(id) {
-            events.push(event(id, None, Some(member(m)), None));
+            events.push(event(
+                ChangeKind::StatuspageMemberRemoved,
+                id,
+                None,
+                Some(member(m)),
+                None,
+            ));
         }
     }
     let by_key = |rows: Vec<StatuspagePermissionRow>| {
@@ -334,7 +400,13 @@ pub(crate) async fn diff_statuspage(
     for key @ (user, page) in keys {
         let (b, a) = (before.get(key), after.get(key));
         if b != a {
-            events.push(event(user, Some(page), b.map(flags), a.map(flags)));
+            events.push(event(
+                ChangeKind::StatuspagePermissionChanged,
+                user,
+                Some(page),
+                b.map(flags),
+                a.map(flags),
+            ));
         }
     }
     Ok(events)

@@ -4,4 +4,5 @@ mod support;
 mod sync;
 mod sync_changes;
 mod sync_products;
+mod sync_resume;
 mod verify;

@@ -16,7 +16,11 @@ use url::Url;
 
 use crate::support::{control, drop_schema, postgres, sqlite, target};
 
-async fn sandbox(mode: Mode, users: usize, latency_ms: u64) -> anyhow::Result<SimHandle> {
+pub(crate) async fn sandbox(
+    mode: Mode,
+    users: usize,
+    latency_ms: u64,
+) -> anyhow::Result<SimHandle> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut config = SimConfig {
         mode,
@@ -30,7 +34,7 @@ async fn sandbox(mode: Mode, users: usize, latency_ms: u64) -> anyhow::Result<Si
 /// Accounts (id, email, composite status), memberships (group, account) and role assignments
 /// (account, resource, role, source).
 #[derive(Debug, PartialEq, Eq)]
-struct Truth {
+pub(crate) struct Truth {
     accounts: BTreeSet<(String, Option<String>, String)>,
     memberships: BTreeSet<(String, String)>,
     roles: BTreeSet<(String, String, String, String)>,
@@ -39,7 +43,7 @@ struct Truth {
 /// The ground truth, from the simulator's world: every Atlassian account in a directory or
 /// managed by the org, its groups, and every role with how it is held (a group grant once per
 /// granting group the account is in). Organization admin is held directly on the org.
-fn expected(sim: &SimHandle) -> Truth {
+pub(crate) fn expected(sim: &SimHandle) -> Truth {
     use atlassian_sim::state::AccountType;
     sim.app().read(|w| {
         let mut t = Truth {
@@ -97,7 +101,7 @@ fn expected(sim: &SimHandle) -> Truth {
     })
 }
 
-async fn actual(snapshot: &Snapshot) -> anyhow::Result<Truth> {
+pub(crate) async fn actual(snapshot: &Snapshot) -> anyhow::Result<Truth> {
     Ok(Truth {
         accounts: snapshot
             .accounts(&AccountFilter::default())
@@ -127,7 +131,7 @@ async fn actual(snapshot: &Snapshot) -> anyhow::Result<Truth> {
     })
 }
 
-fn assert_same(want: &Truth, got: &Truth) {
+pub(crate) fn assert_same(want: &Truth, got: &Truth) {
     let diff = |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| format!("{a:?} vs {b:?}");
     assert_eq!(
         want.accounts,

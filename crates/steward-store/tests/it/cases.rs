@@ -858,3 +858,76 @@ pub async fn concurrent_batches_into_one_run_all_land(db: &TestDb) -> anyhow::Re
     assert!(cps.iter().all(|c| c.value == json!(9)));
     Ok(())
 }
+
+pub async fn a_lease_is_held_by_one_owner_until_it_lapses(db: &TestDb) -> anyhow::Result<()> {
+    use std::time::Duration;
+    use steward_store::Acquired;
+    let leases = db.store.leases();
+    let never = |_: &steward_store::Lease| false;
+    let long = Duration::from_secs(60);
+    assert_eq!(
+        leases.acquire("sync", "a", long, never).await?,
+        Acquired::Held { taken_over: None }
+    );
+    // Another owner waits; the holder re-acquires (renews).
+    match leases.acquire("sync", "b", long, never).await? {
+        Acquired::Busy(lease) => assert_eq!(lease.owner, "a"),
+        other => panic!("b acquired a held lease: {other:?}"),
+    }
+    assert_eq!(
+        leases.acquire("sync", "a", long, never).await?,
+        Acquired::Held { taken_over: None }
+    );
+    assert!(leases.renew("sync", "a", long).await?);
+    assert!(!leases.renew("sync", "b", long).await?);
+    // A holder known dead is taken over at once.
+    match leases
+        .acquire("sync", "b", long, |l| l.owner == "a")
+        .await?
+    {
+        Acquired::Held {
+            taken_over: Some(previous),
+        } => assert_eq!(previous.owner, "a"),
+        other => panic!("b could not take over from a dead a: {other:?}"),
+    }
+    assert!(!leases.renew("sync", "a", long).await?, "a lost the lease");
+    // A lapsed lease is taken over by anyone.
+    leases.release("sync", "b").await?;
+    assert_eq!(leases.get("sync").await?, None);
+    leases
+        .acquire("sync", "c", Duration::from_millis(1), never)
+        .await?;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    match leases.acquire("sync", "d", long, never).await? {
+        Acquired::Held {
+            taken_over: Some(previous),
+        } => assert_eq!(previous.owner, "c"),
+        other => panic!("d could not take a lapsed lease: {other:?}"),
+    }
+    // Releasing someone else's lease changes nothing.
+    leases.release("sync", "c").await?;
+    assert_eq!(
+        leases.get("sync").await?.map(|l| l.owner).as_deref(),
+        Some("d")
+    );
+    Ok(())
+}
+
+pub async fn concurrent_contenders_never_both_hold_a_lease(db: &TestDb) -> anyhow::Result<()> {
+    use std::time::Duration;
+    use steward_store::Acquired;
+    let store = &db.store;
+    let tries = (0..12).map(|i| async move {
+        store
+            .leases()
+            .acquire("tick", &format!("p{i}"), Duration::from_secs(60), |_| false)
+            .await
+    });
+    let results = futures::future::join_all(tries).await;
+    let held = results
+        .into_iter()
+        .map(|r| r.map(|a| matches!(a, Acquired::Held { .. })))
+        .collect::<Result<Vec<bool>, _>>()?;
+    assert_eq!(held.iter().filter(|h| **h).count(), 1, "{held:?}");
+    Ok(())
+}

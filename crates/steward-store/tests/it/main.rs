@@ -50,4 +50,6 @@ suite!(
     wrong_master_key_fails_clearly,
     prune_keeps_the_newest_completed_runs,
     concurrent_batches_into_one_run_all_land,
+    a_lease_is_held_by_one_owner_until_it_lapses,
+    concurrent_contenders_never_both_hold_a_lease,
 );

@@ -15,6 +15,7 @@ use crate::models::RoleId;
 use crate::models::org::{
     Count, Group, GroupExpand, GroupRoleAssignment, GroupStats, SortDirection,
 };
+use crate::page::PageOf;
 use crate::write::write_once;
 
 /// Filters of the groups list and count. `directory_ids`, `account_ids`, `group_ids`,
@@ -169,6 +170,24 @@ impl<'a> OrgApi<'a> {
             ROUTE,
             self.dir_path(directory_id, "/groups/search"),
             search.body(),
+        )
+    }
+
+    /// [`search_groups`](Self::search_groups) page by page, each page with the cursor of the
+    /// next; with `resume`, continues at that cursor (see
+    /// [`search_users_pages`](Self::search_users_pages)).
+    pub fn search_groups_pages(
+        &self,
+        directory_id: &str,
+        search: &GroupSearch,
+        resume: Option<String>,
+    ) -> impl Stream<Item = Result<PageOf<Group>>> + 'a {
+        const ROUTE: &str = "/v2/orgs/{orgId}/directories/{directoryId}/groups/search";
+        self.v2_search_pages(
+            ROUTE,
+            self.dir_path(directory_id, "/groups/search"),
+            search.body(),
+            resume,
         )
     }
 

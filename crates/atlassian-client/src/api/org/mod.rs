@@ -57,7 +57,7 @@ pub use invite::InviteRequest;
 pub use meta::{DirectoryFilter, WorkspaceField, WorkspaceQuery, WorkspaceSearch, WorkspaceSort};
 pub use users::{RoleAssignmentFilter, UserFilter, UserSearch, UserSort};
 
-use futures::Stream;
+use futures::{Stream, TryStreamExt};
 use reqwest::Method;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -66,7 +66,7 @@ use crate::client::{Call, segment};
 use crate::error::Result;
 use crate::family::{Family, Scope};
 use crate::models::org::Org;
-use crate::page::{Next, PageOf, cursor_from_url, paginate};
+use crate::page::{Next, PageOf, cursor_from_url, paginate, paginate_pages};
 use crate::{Client, Error};
 
 /// The `directoryId` that addresses every directory the key can manage.
@@ -203,21 +203,49 @@ impl<'a> OrgApi<'a> {
     where
         T: DeserializeOwned + 'a,
     {
+        self.v2_search_pages(route, path, body, None)
+            .map_ok(|page| futures::stream::iter(page.items.into_iter().map(Ok)))
+            .try_flatten()
+    }
+
+    /// [`v2_search`](Self::v2_search) page by page, each page with the cursor of the next;
+    /// with `resume`, starts at that cursor (sent alone: it carries the query) instead of
+    /// `body`.
+    pub(crate) fn v2_search_pages<T>(
+        &self,
+        route: &'static str,
+        path: Result<String>,
+        body: Result<serde_json::Value>,
+        resume: Option<String>,
+    ) -> impl Stream<Item = Result<PageOf<T>>> + 'a
+    where
+        T: DeserializeOwned + 'a,
+    {
         let this = self.clone();
         let mut first = Some(path.and_then(|p| body.map(|b| (p, b))));
-        let mut resolved = String::new();
-        paginate(Family::Org, route, move |next| {
+        let mut resolved: Option<String> = None;
+        paginate_pages(Family::Org, route, resume.map(Next::Cursor), move |next| {
             let this = this.clone();
-            let request = match (first.take(), next) {
-                (Some(Ok((path, body))), _) => {
-                    resolved = path.clone();
-                    Ok((path, body))
+            let (path, body) = match first.take() {
+                Some(Err(e)) => (Err(e), None),
+                Some(Ok((path, body))) => {
+                    resolved = Some(path.clone());
+                    (Ok(path), Some(body))
                 }
-                (Some(Err(e)), _) => Err(e),
-                (None, Some(Next::Cursor(cursor))) => {
-                    Ok((resolved.clone(), serde_json::json!({ "cursor": cursor })))
+                None => (
+                    resolved.clone().ok_or_else(|| {
+                        Error::InvalidInput(format!("{route}: continued before the first page"))
+                    }),
+                    None,
+                ),
+            };
+            let request = match (path, next, body) {
+                (Err(e), _, _) => Err(e),
+                (Ok(path), None, Some(body)) => Ok((path, body)),
+                (Ok(path), Some(Next::Cursor(cursor)), _) => {
+                    Ok((path, serde_json::json!({ "cursor": cursor })))
                 }
-                (None, other) => Err(Error::InvalidInput(format!(
+                (Ok(_), other, _) => Err(Error::InvalidInput(format!(
                     "unexpected continuation {other:?} of {route}"
                 ))),
             };

@@ -17,7 +17,7 @@ use crate::models::org::{
     AccountStatus, ClaimStatus, Count, DirectoryUser, LastActiveDates, ManagedAccount,
     MembershipStatus, RoleAssignment, SortDirection, UserExpand, UserStats, UserStatus,
 };
-use crate::page::{Next, cursor_from_url, paginate};
+use crate::page::{Next, PageOf, cursor_from_url, paginate};
 use crate::write::write_once;
 
 /// Filters of the users search, the deprecated list and the count. Every filter is optional;
@@ -259,6 +259,26 @@ impl<'a> OrgApi<'a> {
             ROUTE,
             self.dir_path(directory_id, "/users/search"),
             search.body(),
+        )
+    }
+
+    /// [`search_users`](Self::search_users) page by page, each page with the cursor of the
+    /// next ([`PageOf::next`] is a [`Next::Cursor`], `None` after the last page), so a sync can
+    /// record where it is after storing a page. With `resume` (a cursor an earlier stream
+    /// yielded) it continues there: the cursor carries the query, `search` is not sent again.
+    /// An expired or foreign cursor is the server's 400.
+    pub fn search_users_pages(
+        &self,
+        directory_id: &str,
+        search: &UserSearch,
+        resume: Option<String>,
+    ) -> impl Stream<Item = Result<PageOf<DirectoryUser>>> + 'a {
+        const ROUTE: &str = "/v2/orgs/{orgId}/directories/{directoryId}/users/search";
+        self.v2_search_pages(
+            ROUTE,
+            self.dir_path(directory_id, "/users/search"),
+            search.body(),
+            resume,
         )
     }
 
