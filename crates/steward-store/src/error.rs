@@ -1,5 +1,7 @@
 //! The store's error type.
 
+use crate::bundles::BundleId;
+use crate::jobs::{JobId, JobStatus, StepStatus};
 use crate::rows::{RunId, RunStatus};
 
 /// Result alias for store operations.
@@ -86,5 +88,69 @@ pub enum Error {
     Encrypt {
         /// The secret's name.
         name: String,
+    },
+    /// No job has this id.
+    #[error("job {0} does not exist")]
+    UnknownJob(JobId),
+    /// The worker does not hold the job's lease (any more): it expired, or another worker
+    /// claimed the job, or the job was finished or sent back to the queue. Nothing was
+    /// written; the worker must stop working on the job (its next owner resumes it).
+    #[error(
+        "worker `{owner}` does not hold the lease on job {job} (expired, or taken over by another worker): nothing was written, stop working on it"
+    )]
+    LeaseLost {
+        /// The job.
+        job: JobId,
+        /// The worker that tried to write.
+        owner: String,
+    },
+    /// The job has no step with this sequence number.
+    #[error("job {job} has no step {seq}")]
+    UnknownStep {
+        /// The job.
+        job: JobId,
+        /// The step asked for.
+        seq: i64,
+    },
+    /// The step is already `done` or `skipped`; a finished step is final.
+    #[error("step {seq} of job {job} is already {status}; a finished step is final")]
+    StepFinished {
+        /// The job.
+        job: JobId,
+        /// The step.
+        seq: i64,
+        /// Its (final) status.
+        status: StepStatus,
+    },
+    /// A job can only succeed when every step is `done` or `skipped`.
+    #[error("job {job} cannot succeed: step {seq} is {status}, not done or skipped")]
+    StepsUnfinished {
+        /// The job.
+        job: JobId,
+        /// The first unfinished step.
+        seq: i64,
+        /// Its status.
+        status: StepStatus,
+    },
+    /// Only a queued job can be cancelled.
+    #[error(
+        "job {job} is {status}: only a queued job can be cancelled (a running job is mid-change: let it finish, then undo it with a new job)"
+    )]
+    NotCancellable {
+        /// The job.
+        job: JobId,
+        /// Its status.
+        status: JobStatus,
+    },
+    /// No restore bundle has this id.
+    #[error("restore bundle {0} does not exist")]
+    UnknownBundle(BundleId),
+    /// The bundle was already marked restored by another job.
+    #[error("restore bundle {bundle} was already restored by job {by}")]
+    BundleAlreadyRestored {
+        /// The bundle.
+        bundle: BundleId,
+        /// The job that restored it.
+        by: JobId,
     },
 }

@@ -12,17 +12,37 @@
 //! `migrations/{sqlite,postgres}`, and one test suite runs against both.
 //!
 //! Entry point: [`Store::open`]; then [`Store::runs`], [`Store::writer`],
-//! [`Store::latest_snapshot`]/[`Store::snapshot`], [`Store::changes`] and [`Store::secrets`].
+//! [`Store::latest_snapshot`]/[`Store::snapshot`], [`Store::changes`] and [`Store::secrets`];
+//! for provisioning, [`Store::jobs`] (durable job queue with a step journal), [`Store::audit`]
+//! (hash-chained audit log) and [`Store::bundles`] (restore bundles).
 
+mod audit;
+mod bundles;
 mod error;
+<<<<<<< HEAD
 mod leases;
+=======
+mod jobs;
+>>>>>>> helper/jobs
 mod redact;
 mod rows;
 mod secrets;
 mod store;
 
+pub use audit::{
+    Audit, AuditEntry, AuditFault, AuditFaultReason, AuditHead, AuditQuery, AuditVerification,
+    GENESIS_HASH, NewAuditEntry,
+};
+pub use bundles::{Bundle, BundleId, Bundles, NewBundle};
 pub use error::{Error, Result};
+<<<<<<< HEAD
 pub use leases::{Acquired, Lease, Leases};
+=======
+pub use jobs::{
+    ClaimedJob, Enqueued, Job, JobDetail, JobId, JobOutcome, JobQuery, JobStatus, JobStep, Jobs,
+    MAX_LEASE, NewJob, NewStep, StepStatus,
+};
+>>>>>>> helper/jobs
 pub use redact::redact_url;
 pub use rows::{
     AccountFilter, AccountRow, Batch, ChangeEvent, ChangeKind, ChangeQuery, Checkpoint,

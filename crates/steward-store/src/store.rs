@@ -356,6 +356,21 @@ impl Store {
     pub fn secrets<'a>(&'a self, key: &'a MasterKey) -> Secrets<'a> {
         Secrets { store: self, key }
     }
+
+    /// The provisioning job queue and its step journal.
+    pub fn jobs(&self) -> crate::jobs::Jobs<'_> {
+        crate::jobs::Jobs { store: self }
+    }
+
+    /// The hash-chained audit log.
+    pub fn audit(&self) -> crate::audit::Audit<'_> {
+        crate::audit::Audit { store: self }
+    }
+
+    /// Restore bundles.
+    pub fn bundles(&self) -> crate::bundles::Bundles<'_> {
+        crate::bundles::Bundles { store: self }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,10 +6,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod audit;
 mod cases;
 mod db;
+mod jobs;
 mod redaction;
 mod sqlite_file;
+
+/// Every case of the shared suite, whichever module it is written in.
+mod all_cases {
+    pub use crate::audit::*;
+    pub use crate::cases::*;
+    pub use crate::jobs::*;
+}
 
 /// Instantiates every case once per back end: `sqlite::<case>` and `postgres::<case>`.
 macro_rules! suite {
@@ -18,7 +27,7 @@ macro_rules! suite {
             $(
                 #[tokio::test]
                 async fn $case() -> anyhow::Result<()> {
-                    crate::db::run(crate::db::Kind::Sqlite, crate::cases::$case).await
+                    crate::db::run(crate::db::Kind::Sqlite, crate::all_cases::$case).await
                 }
             )*
         }
@@ -26,7 +35,7 @@ macro_rules! suite {
             $(
                 #[tokio::test]
                 async fn $case() -> anyhow::Result<()> {
-                    crate::db::run(crate::db::Kind::Postgres, crate::cases::$case).await
+                    crate::db::run(crate::db::Kind::Postgres, crate::all_cases::$case).await
                 }
             )*
         }
@@ -52,4 +61,25 @@ suite!(
     concurrent_batches_into_one_run_all_land,
     a_lease_is_held_by_one_owner_until_it_lapses,
     concurrent_contenders_never_both_hold_a_lease,
+    // jobs
+    enqueue_with_a_used_idempotency_key_returns_the_first_job,
+    claim_takes_the_oldest_due_job_and_leaves_future_ones,
+    fenced_writes_fail_once_the_lease_is_lost_and_change_nothing,
+    a_crashed_workers_job_is_resumed_from_its_journal,
+    finished_steps_are_final_and_success_needs_every_step,
+    retry_later_requeues_the_job_and_ends_the_lease,
+    renew_keeps_the_job_from_being_taken_over,
+    cancel_takes_queued_jobs_only,
+    finish_commits_the_outcome_and_its_audit_entry_together,
+    concurrent_workers_never_hold_the_same_job,
+    jobs_list_filters_and_pages,
+    restore_bundles_round_trip_and_are_found_by_account_or_email,
+    // audit
+    audit_entries_chain_from_genesis_and_verify,
+    audit_hash_follows_the_documented_encoding,
+    concurrent_appends_never_fork_the_chain,
+    editing_any_column_of_an_entry_is_detected_at_its_seq,
+    deleting_swapping_or_truncating_entries_is_detected,
+    verify_pages_through_a_long_log,
+    audit_list_filters_and_pages,
 );
