@@ -404,9 +404,8 @@ pub async fn people(
 /// The account with this email (compared case-insensitively) with its access, or `None`. If
 /// several accounts share the address, the smallest account id wins.
 ///
-/// Reads the account's own grants and groups, and the small org-wide tables (sites,
-/// resources, groups, Statuspage team); JSM customers and last-active records are read whole
-/// and filtered to the account.
+/// Reads the account's own grants, groups, JSM desks and last-active records, and the small
+/// org-wide tables (sites, resources, groups, Statuspage team).
 ///
 /// # Errors
 /// [`AccessError::Store`] when a table cannot be read.
@@ -424,10 +423,8 @@ pub async fn person(snapshot: &Snapshot, email: &str) -> Result<Option<Person>, 
             account_id: id.clone(),
         })
         .collect();
-    let mut jsm = snapshot.jsm_customers().await?;
-    jsm.retain(|c| c.account_id == id);
-    let mut last_active = snapshot.last_active().await?;
-    last_active.retain(|r| r.account_id == id);
+    let jsm = snapshot.jsm_customers_of(&id).await?;
+    let last_active = snapshot.last_active_of(&id).await?;
     let tables = Tables {
         sites: snapshot.sites().await?,
         resources: snapshot.resources().await?,
