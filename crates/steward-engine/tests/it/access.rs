@@ -620,3 +620,128 @@ async fn inactive_for_days_counts_from_now_and_keeps_the_never_active() -> anyho
     assert_eq!(ids(&snapshot, &filter).await?, set(&["a", "b"]));
     Ok(())
 }
+
+/// 50,000 accounts, each with four grants (one through a group), a group, a desk and two
+/// last-active records: `people` answers in seconds, not minutes (about ten queries). Ignored
+/// by default (it writes 500,000 rows); `cargo test -p steward-engine --test it -- --ignored
+/// people_of_50000` prints the times.
+#[tokio::test]
+#[ignore = "a measurement: writes 500,000 rows"]
+async fn people_of_50000_accounts() -> anyhow::Result<()> {
+    const N: usize = 50_000;
+    let (store, _dir) = sqlite().await?;
+    let run = store.runs().begin().await?;
+    let w = store.writer(run);
+    w.write_sites(&[SiteRow {
+        cloud_id: "c1".into(),
+        name: "acme".into(),
+        url: "https://acme.atlassian.net".into(),
+    }])
+    .await?;
+    w.write_resources(&[
+        ResourceRow {
+            ari: JIRA.into(),
+            product: "jira-software".into(),
+            site: Some("c1".into()),
+            seats: None,
+        },
+        ResourceRow {
+            ari: CONF.into(),
+            product: "confluence".into(),
+            site: Some("c1".into()),
+            seats: None,
+        },
+    ])
+    .await?;
+    let groups: Vec<GroupRow> = (0..50)
+        .map(|g| GroupRow {
+            group_id: format!("g{g}"),
+            name: format!("group {g}"),
+            directory_id: None,
+            external_synced: false,
+            managed_by: None,
+        })
+        .collect();
+    w.write_groups(&groups).await?;
+    let started = std::time::Instant::now();
+    for chunk in (0..N).collect::<Vec<_>>().chunks(5_000) {
+        let id = |i: &usize| format!("acc{i:06}");
+        let accounts: Vec<_> = chunk
+            .iter()
+            .map(|i| account(&id(i), Some(&format!("p{i}@acme.com")), "active"))
+            .collect();
+        w.write_accounts(&accounts).await?;
+        let memberships: Vec<_> = chunk
+            .iter()
+            .map(|i| GroupMembershipRow {
+                group_id: format!("g{}", i % 50),
+                account_id: id(i),
+            })
+            .collect();
+        w.write_group_memberships(&memberships).await?;
+        let grants: Vec<_> = chunk
+            .iter()
+            .flat_map(|i| {
+                [
+                    grant(&id(i), JIRA, "atlassian/user", GrantSource::Direct),
+                    grant(
+                        &id(i),
+                        JIRA,
+                        "atlassian/user",
+                        GrantSource::Group {
+                            group_id: format!("g{}", i % 50),
+                        },
+                    ),
+                    grant(&id(i), CONF, "atlassian/user", GrantSource::Direct),
+                    grant(&id(i), CONF, "atlassian/admin", GrantSource::Inferred),
+                ]
+            })
+            .collect();
+        w.write_role_assignments(&grants).await?;
+        let desks: Vec<_> = chunk
+            .iter()
+            .map(|i| JsmCustomerRow {
+                site: "c1".into(),
+                service_desk_id: format!("{}", i % 7),
+                account_id: id(i),
+            })
+            .collect();
+        w.write_jsm_customers(&desks).await?;
+        let active: Vec<_> = chunk
+            .iter()
+            .flat_map(|i| {
+                [
+                    LastActiveRow {
+                        account_id: id(i),
+                        resource: JIRA.into(),
+                        at: at(1 + (*i % 28) as u32),
+                    },
+                    LastActiveRow {
+                        account_id: id(i),
+                        resource: "confluence".into(),
+                        at: at(2),
+                    },
+                ]
+            })
+            .collect();
+        w.write_last_active(&active).await?;
+    }
+    store.runs().complete(run, &json!({}), &[]).await?;
+    println!("wrote {N} accounts in {:?}", started.elapsed());
+    let snapshot = store.snapshot(run);
+    let started = std::time::Instant::now();
+    let everyone = access::people(&snapshot, &PeopleFilter::default()).await?;
+    let all = started.elapsed();
+    assert_eq!(everyone.len(), N);
+    assert!(everyone.iter().all(|p| p.grants.len() == 4));
+    let started = std::time::Instant::now();
+    let one = access::person(&snapshot, "p4242@acme.com").await?;
+    let single = started.elapsed();
+    assert_eq!(
+        one.as_ref(),
+        everyone.iter().find(|p| p.account_id == "acc004242")
+    );
+    println!("people: {all:?}; person: {single:?}");
+    assert!(all < std::time::Duration::from_secs(60), "{all:?}");
+    Ok(())
+}
