@@ -178,7 +178,8 @@ impl fmt::Display for Source {
 pub struct Grant {
     /// The product of the resource, `None` for a product key Steward does not know.
     pub product: Option<Product>,
-    /// The resource's product key as Atlassian gave it (`jira-software`, `platform`, …).
+    /// The resource's product key as Atlassian gave it (`jira-software`, `platform`, …);
+    /// `unknown` when the resource is not in the snapshot.
     pub product_key: String,
     /// The resource's ARI.
     pub resource: String,
@@ -320,8 +321,8 @@ pub struct PeopleFilter {
     pub role: Option<String>,
     /// Has this composite status (`active`, `suspended`, …), compared exactly.
     pub status: Option<String>,
-    /// No activity in any product during the last this many days (before `now`), or never
-    /// active.
+    /// No activity in any product during the last this many days before `now` (activity
+    /// exactly that many days ago counts as inactive), or never active.
     pub inactive_for_days: Option<u32>,
     /// The instant inactivity is measured from; `None` means the current time.
     pub now: Option<DateTime<Utc>>,
@@ -473,7 +474,7 @@ impl Tables {
         let mut grants: HashMap<&str, Vec<Grant>> = HashMap::new();
         for r in &self.grants {
             let resource = resources.get(r.resource_ari.as_str());
-            let product_key = resource.map_or("", |res| res.product.as_str());
+            let product_key = resource.map_or("unknown", |res| res.product.as_str());
             let site = resource
                 .and_then(|res| res.site.as_deref())
                 .and_then(|cloud| site_names.get(cloud))
