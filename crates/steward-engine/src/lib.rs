@@ -4,12 +4,18 @@
 //! It holds [`verify()`], which checks every prerequisite of an org-level connection and says how
 //! to fix each failure, and [`sync`], whose first slice reads the org-level data (accounts,
 //! groups, memberships, role assignments with their source) into the store. Both use
-//! [`target::Target`], the resolved connection settings.
+//! [`target::Target`], the resolved connection settings. [`access`] turns the latest snapshot
+//! into people and their access, for the `users` views and the console.
 
+pub mod access;
 pub mod sync;
 pub mod target;
 pub mod verify;
 
+pub use access::{
+    AccessError, Grant, GroupRef, JsmDesk, PagePermission, PeopleFilter, Person, Product, Source,
+    StatuspageAccess, people, person,
+};
 pub use sync::{SyncCounts, SyncReport};
 pub use target::{SiteTarget, StatuspageTarget, Target};
 pub use verify::{Check, CheckStatus, Report, VerifyError, verify};

@@ -1415,6 +1415,44 @@ impl Snapshot {
         Ok(rows)
     }
 
+    /// The JSM service desks one account is a customer of, by (site, service desk).
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub async fn jsm_customers_of(&self, account_id: &str) -> Result<Vec<JsmCustomerRow>> {
+        let mut rows: Vec<JsmCustomerRow> = with_pool!(self.store, pool => {
+            sqlx::query_as(
+                "SELECT site, service_desk_id, account_id FROM jsm_customers \
+                 WHERE run_id = $1 AND account_id = $2",
+            )
+            .bind(self.run.0)
+            .bind(account_id)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.sort_by(|a, b| (&a.site, &a.service_desk_id).cmp(&(&b.site, &b.service_desk_id)));
+        Ok(rows)
+    }
+
+    /// The last-active records of one account, by resource.
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub async fn last_active_of(&self, account_id: &str) -> Result<Vec<LastActiveRow>> {
+        let mut rows: Vec<LastActiveRow> = with_pool!(self.store, pool => {
+            sqlx::query_as(
+                "SELECT account_id, resource, at FROM last_active \
+                 WHERE run_id = $1 AND account_id = $2",
+            )
+            .bind(self.run.0)
+            .bind(account_id)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.sort_by(|a, b| a.resource.cmp(&b.resource));
+        Ok(rows)
+    }
+
     /// Roles held by groups, sorted.
     ///
     /// # Errors

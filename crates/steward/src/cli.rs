@@ -55,6 +55,15 @@ pub enum Command {
     /// List the change events the syncs recorded (oldest first): who got or lost which
     /// account, group or role, out-of-band or not, and who did it when the org's events say.
     Changes(ChangesArgs),
+    /// List every account of the latest sync with its products, roles and last activity.
+    ///
+    /// Exits 1 when nothing has been synced yet.
+    Users(UsersArgs),
+    /// Everything about one person: each grant and where it comes from, groups, Statuspage,
+    /// JSM.
+    ///
+    /// Exits 1 when nothing has been synced yet or no account has that email.
+    User(UserArgs),
 }
 
 /// `steward init`.
@@ -146,6 +155,45 @@ pub struct ChangesArgs {
     /// Only changes detected after this instant (RFC 3339, e.g. `2026-01-31T09:00:00Z`).
     #[arg(long, value_name = "RFC3339")]
     pub since: Option<String>,
+    /// The database (default: the configuration's).
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+/// `steward users`.
+#[derive(Debug, Args)]
+pub struct UsersArgs {
+    /// Only people holding a role on this product.
+    #[arg(long, value_name = "PRODUCT", value_parser = product_parser())]
+    pub product: Option<steward_engine::Product>,
+    /// Only people holding this role (`user` and `atlassian/user` are the same); with
+    /// `--product`, on that product.
+    #[arg(long, value_name = "ROLE")]
+    pub role: Option<String>,
+    /// Only people with this status (`active`, `suspended`, `deactivated`, …).
+    #[arg(long, value_name = "STATUS")]
+    pub status: Option<String>,
+    /// Only people not active in any product for this many days (or never active).
+    #[arg(long, value_name = "DAYS")]
+    pub inactive_for: Option<u32>,
+    /// The database (default: the configuration's).
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+/// Accepts the product names of [`steward_engine::Product`], listing them on a bad value.
+fn product_parser() -> impl clap::builder::TypedValueParser<Value = steward_engine::Product> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(steward_engine::Product::NAMES).try_map(|name| {
+        steward_engine::Product::parse(&name).ok_or_else(|| format!("unknown product {name:?}"))
+    })
+}
+
+/// `steward user`.
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    /// The person's email (any case).
+    pub email: String,
     /// The database (default: the configuration's).
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,

@@ -1,5 +1,6 @@
 //! Integration tests of the engine against the in-process simulator.
 
+mod access;
 mod support;
 mod sync;
 mod sync_changes;

@@ -4,6 +4,7 @@ mod changes;
 mod init;
 mod sandbox;
 mod sync;
+mod users;
 mod verify;
 
 use crate::cli::{Cli, Command};
@@ -21,5 +22,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Sandbox(args) => sandbox::run(&cli, args).await,
         Command::Sync(args) => sync::run(&cli, args).await,
         Command::Changes(args) => changes::run(&cli, args).await,
+        Command::Users(args) => users::list(&cli, args).await,
+        Command::User(args) => users::show(&cli, args).await,
     }
 }

@@ -4,6 +4,7 @@ mod changes;
 mod config;
 mod init;
 mod sync;
+mod users;
 mod verify;
 
 use std::path::Path;
