@@ -5,9 +5,11 @@
 //! to fix each failure, and [`sync`], whose first slice reads the org-level data (accounts,
 //! groups, memberships, role assignments with their source) into the store. Both use
 //! [`target::Target`], the resolved connection settings. [`access`] turns the latest snapshot
-//! into people and their access, for the `users` views and the console.
+//! into people and their access, for the `users` views and the console. [`provision`] grants
+//! and revokes access through planned, journaled jobs.
 
 pub mod access;
+pub mod provision;
 pub mod sync;
 pub mod target;
 pub mod verify;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::is_postgres;
 use crate::error::{Error, Result};
 use crate::jobs::JobId;
-use crate::store::{Backend, Store, now, with_pool, with_tx};
+use crate::store::{Store, now, with_pool, with_tx};
 
 /// Identifier of a restore bundle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{AuditEntry, EncodedAudit, NewAuditEntry, append_audit, is_postgres};
 use crate::error::{Error, Result};
-use crate::store::{Backend, Store, now, with_pool, with_tx};
+use crate::store::{Store, now, with_pool, with_tx};
 
 /// The longest lease granted; longer requests are clamped to it.
 pub const MAX_LEASE: Duration = Duration::from_secs(24 * 60 * 60);

@@ -19,11 +19,8 @@
 mod audit;
 mod bundles;
 mod error;
-<<<<<<< HEAD
-mod leases;
-=======
 mod jobs;
->>>>>>> helper/jobs
+mod leases;
 mod redact;
 mod rows;
 mod secrets;
@@ -35,14 +32,11 @@ pub use audit::{
 };
 pub use bundles::{Bundle, BundleId, Bundles, NewBundle};
 pub use error::{Error, Result};
-<<<<<<< HEAD
-pub use leases::{Acquired, Lease, Leases};
-=======
 pub use jobs::{
     ClaimedJob, Enqueued, Job, JobDetail, JobId, JobOutcome, JobQuery, JobStatus, JobStep, Jobs,
     MAX_LEASE, NewJob, NewStep, StepStatus,
 };
->>>>>>> helper/jobs
+pub use leases::{Acquired, Lease, Leases};
 pub use redact::redact_url;
 pub use rows::{
     AccountFilter, AccountRow, Batch, ChangeEvent, ChangeKind, ChangeQuery, Checkpoint,
