@@ -39,6 +39,11 @@ pub enum Output {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Try Steward with nothing to set up: verify, sync, a change made by another admin in a
+    /// built-in sandbox organization, and a second sync that flags it as out-of-band.
+    ///
+    /// Exits 0 when every step did what it should.
+    Demo(DemoArgs),
     /// Write a configuration file, from flags or interactively on a terminal.
     Init(InitArgs),
     /// Check every prerequisite of the connection and say how to fix what fails.
@@ -147,6 +152,73 @@ pub struct SyncArgs {
     /// The database (default: the configuration's; with `--sandbox`, a temporary SQLite file).
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
+    /// Sync again every DURATION (e.g. `15m`, `1h`, `90s`) until interrupted (Ctrl-C); a
+    /// failed run is reported and the next one still happens.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub every: Option<std::time::Duration>,
+    /// No progress display (it goes to stderr, as bars on a terminal, else as plain lines).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Parses `90s`, `15m`, `1h`, `1h30m` or a bare number of seconds; at least one second.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let wrong = || {
+        format!(
+            "`{text}` is not a duration: write a number with a unit, e.g. `90s`, `15m`, `1h`, `1h30m`"
+        )
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(wrong());
+    }
+    if let Ok(secs) = text.parse::<u64>() {
+        return (secs > 0)
+            .then(|| std::time::Duration::from_secs(secs))
+            .ok_or_else(|| "the interval must be at least one second".to_owned());
+    }
+    let mut total: u64 = 0;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(wrong()),
+        };
+        let n: u64 = number.parse().map_err(|_| wrong())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(wrong)?;
+        number.clear();
+    }
+    if !number.is_empty() {
+        return Err(wrong());
+    }
+    if total == 0 {
+        return Err("the interval must be at least one second".to_owned());
+    }
+    Ok(std::time::Duration::from_secs(total))
+}
+
+/// `steward demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Sandbox options.
+    #[command(flatten)]
+    pub sim: SandboxOptions,
+    /// Keep the demo's database (default: a temporary SQLite file, deleted at the end).
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// No progress display.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// `steward changes`.

@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod config;
 mod output;
+mod progress;
 
 use std::process::ExitCode;
 

@@ -515,6 +515,7 @@ async fn users(
         progress.finish(ORG);
         return Ok(());
     }
+    progress.start(ORG, None);
     let writer = store.writer(run);
     let search = UserSearch {
         expand: vec![

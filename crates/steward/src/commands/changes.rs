@@ -85,7 +85,7 @@ fn row(e: &ChangeEvent) -> [String; 11] {
 }
 
 /// The events as JSON (an array), CSV with a header, or an aligned table.
-fn render(events: &[ChangeEvent], output: Output) -> anyhow::Result<String> {
+pub fn render(events: &[ChangeEvent], output: Output) -> anyhow::Result<String> {
     Ok(match output {
         Output::Json => format!("{}\n", serde_json::to_string_pretty(events)?),
         Output::Csv => {

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod changes;
+mod demo;
 mod init;
 mod sandbox;
 mod sync;
@@ -22,6 +23,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Sandbox(args) => sandbox::run(&cli, args).await,
         Command::Sync(args) => sync::run(&cli, args).await,
         Command::Changes(args) => changes::run(&cli, args).await,
+        Command::Demo(args) => demo::run(&cli, args).await,
         Command::Users(args) => users::list(&cli, args).await,
         Command::User(args) => users::show(&cli, args).await,
     }

@@ -1,13 +1,15 @@
-//! `steward sync [--sandbox] [--database-url URL]`.
+//! `steward sync [--sandbox] [--database-url URL] [--every DURATION] [--quiet]`.
 
 use anyhow::Context;
 use atlassian_sim::{SimConfig, Simulator};
-use steward_engine::SyncReport;
+use steward_engine::sync::SyncOptions;
+use steward_engine::{SyncReport, Target};
 use steward_store::Store;
 
 use crate::cli::{Cli, Output, SyncArgs};
 use crate::commands::EXIT_FAILED;
 use crate::config;
+use crate::progress;
 
 pub async fn run(cli: &Cli, args: &SyncArgs) -> anyhow::Result<u8> {
     // Keeps a temporary sandbox database alive until the command ends.
@@ -42,10 +44,64 @@ pub async fn run(cli: &Cli, args: &SyncArgs) -> anyhow::Result<u8> {
     let store = Store::open(&database_url)
         .await
         .context("cannot open the database")?;
-    let report = steward_engine::sync::run_all(&target, &store).await;
+    let code = match args.every {
+        None => once(cli, args, &target, &store).await?,
+        Some(every) => loop {
+            let code = once(cli, args, &target, &store).await?;
+            if code == EXIT_INTERRUPTED {
+                break code;
+            }
+            eprintln!(
+                "next sync in {} (Ctrl-C stops)",
+                progress::human_duration(every)
+            );
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                _ = tokio::signal::ctrl_c() => break 0,
+            }
+        },
+    };
     store.close().await;
     if let Some(sim) = sim {
         sim.shutdown().await;
+    }
+    Ok(code)
+}
+
+/// Exit status of a sync interrupted by Ctrl-C (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// One sync with its progress display (unless `quiet`), not interruptible.
+pub async fn run_once(target: &Target, store: &Store, quiet: bool) -> SyncReport {
+    let options = SyncOptions::default();
+    let display = (!quiet).then(|| progress::Display::start(options.progress.clone()));
+    let report = steward_engine::sync::run_with_options(target, store, &options).await;
+    if let Some(display) = display {
+        display.finish().await;
+    }
+    report
+}
+
+/// One sync with its progress display and summary; its exit status.
+async fn once(cli: &Cli, args: &SyncArgs, target: &Target, store: &Store) -> anyhow::Result<u8> {
+    let options = SyncOptions::default();
+    let display = (!args.quiet).then(|| progress::Display::start(options.progress.clone()));
+    let report = tokio::select! {
+        report = steward_engine::sync::run_with_options(target, store, &options) => report,
+        _ = tokio::signal::ctrl_c() => {
+            if let Some(display) = display {
+                display.finish().await;
+            }
+            eprintln!(
+                "interrupted: what was read is kept, and the next `steward sync` resumes this run \
+                 (within {}s, once its lease lapses)",
+                options.lease_ttl.as_secs()
+            );
+            return Ok(EXIT_INTERRUPTED);
+        }
+    };
+    if let Some(display) = display {
+        display.finish().await;
     }
     print!("{}", render(&report, cli.output)?);
     if report.counts.unattributed_group_grants > 0 {
@@ -64,7 +120,7 @@ pub async fn run(cli: &Cli, args: &SyncArgs) -> anyhow::Result<u8> {
 }
 
 /// One line per entity and the run, or the report as JSON.
-fn render(report: &SyncReport, output: Output) -> anyhow::Result<String> {
+pub fn render(report: &SyncReport, output: Output) -> anyhow::Result<String> {
     let c = &report.counts;
     let p = &report.products;
     let run = report
@@ -97,7 +153,18 @@ fn render(report: &SyncReport, output: Output) -> anyhow::Result<String> {
             for (product, status) in &report.product_status {
                 out.push_str(&format!("{product:<23} {status}\n"));
             }
-            out.push_str(&format!("run {run} {}\n", report.status));
+            let resumed = if report.resumed {
+                " (resumed after an interruption)"
+            } else {
+                ""
+            };
+            out.push_str(&format!("run {run} {}{resumed}\n", report.status));
+            if report.changes > 0 {
+                out.push_str(&format!(
+                    "{} change(s) since the previous run: `steward changes` lists them\n",
+                    report.changes
+                ));
+            }
             out
         }
     })

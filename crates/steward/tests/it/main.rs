@@ -2,6 +2,7 @@
 
 mod changes;
 mod config;
+mod demo;
 mod init;
 mod sync;
 mod users;

@@ -1,0 +1,164 @@
+//! `steward demo`: with no input and no credentials, the first main job end to end against the
+//! built-in sandbox: verify → sync → a change made in Atlassian by another admin → sync again,
+//! which records that change as out-of-band and says who made it. Exits 0 when every step did
+//! what it should.
+
+use anyhow::Context;
+use atlassian_sim::state::{AccountType, World};
+use atlassian_sim::{SimConfig, SimHandle, Simulator};
+use steward_store::{ChangeKind, ChangeQuery, Store};
+
+use crate::cli::{Cli, DemoArgs, Output};
+use crate::commands::{EXIT_FAILED, changes, sandbox, sync};
+use crate::output;
+
+/// What the demo's "other admin" did, to look for in the second sync's changes.
+struct Change {
+    actor_name: String,
+    account_id: String,
+    group_id: String,
+    said: String,
+}
+
+pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<u8> {
+    println!(
+        "Steward demo: a simulated Atlassian organization ({:?} profile, seed {}, {:?} user \
+         management), connected at the org level.",
+        args.sim.profile, args.sim.seed, args.sim.mode
+    );
+    let sim = Simulator::spawn(sandbox::sim_config(&args.sim, SimConfig::default().addr))
+        .await
+        .context("cannot start the sandbox")?;
+    let result = steps(cli, args, &sim).await;
+    sim.shutdown().await;
+    result
+}
+
+async fn steps(cli: &Cli, args: &DemoArgs, sim: &SimHandle) -> anyhow::Result<u8> {
+    let target = sandbox::target(sim.info())?;
+    let mut _temp_dir = None;
+    let database_url = match &args.database_url {
+        Some(url) => url.clone(),
+        None => {
+            let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+            let url = format!("sqlite://{}", dir.path().join("steward.db").display());
+            _temp_dir = Some(dir);
+            url
+        }
+    };
+    let store = Store::open(&database_url)
+        .await
+        .context("cannot open the database")?;
+
+    println!("\n== 1/4 steward verify: is every prerequisite of the connection in place?\n");
+    let report = steward_engine::verify(&target).await?;
+    print!("{}", output::report(&report, Output::Table)?);
+    if !report.passed() {
+        println!("\nThe sandbox failed its own verification: please report this as a bug.");
+        return Ok(EXIT_FAILED);
+    }
+
+    println!("\n== 2/4 steward sync: every user and what they can do, in every product\n");
+    let first = sync::run_once(&target, &store, args.quiet).await;
+    print!("{}", sync::render(&first, Output::Table)?);
+    if !first.succeeded() {
+        println!(
+            "\nThe first sync failed: {}",
+            first.error.unwrap_or_default()
+        );
+        return Ok(EXIT_FAILED);
+    }
+
+    println!(
+        "\n== 3/4 meanwhile, another admin changes access in Atlassian, not through Steward\n"
+    );
+    let change = sim.app().write(other_admin_changes_access)?;
+    println!("{}", change.said);
+
+    println!("\n== 4/4 steward sync again: the change is found, flagged out-of-band, attributed\n");
+    let second = sync::run_once(&target, &store, args.quiet).await;
+    print!("{}", sync::render(&second, Output::Table)?);
+    if !second.succeeded() {
+        println!(
+            "\nThe second sync failed: {}",
+            second.error.unwrap_or_default()
+        );
+        return Ok(EXIT_FAILED);
+    }
+    let events = store
+        .changes()
+        .list(&ChangeQuery {
+            run: second.run,
+            ..ChangeQuery::default()
+        })
+        .await
+        .context("cannot read the change events")?;
+    store.close().await;
+    println!("\nsteward changes (this run):\n");
+    print!("{}", changes::render(&events, cli.output)?);
+    let found = events.iter().any(|e| {
+        let ev = &e.event;
+        ev.kind == ChangeKind::GroupMembershipAdded
+            && ev.account_id.as_deref() == Some(change.account_id.as_str())
+            && ev.group_id.as_deref() == Some(change.group_id.as_str())
+            && ev.out_of_band
+            && ev.actor_name.as_deref() == Some(change.actor_name.as_str())
+    });
+    if !found {
+        println!("\nThe second sync did not record the change as expected: please report this.");
+        return Ok(EXIT_FAILED);
+    }
+    println!(
+        "\nDone: Steward saw {}'s change, flagged it out-of-band and named who made it.\n\
+         Next: `steward sandbox` keeps a sandbox running with a config for every command; the \
+         README's setup guide connects your own organization.",
+        change.actor_name
+    );
+    Ok(0)
+}
+
+/// An org admin other than the integration account adds an active member, who is neither an
+/// admin nor the integration account, to a group they are not in (the first that accepts
+/// them: a group granting a product with no seat left refuses).
+fn other_admin_changes_access(w: &mut World) -> anyhow::Result<Change> {
+    let integration = w.integration_account();
+    let n = w.accounts.len() as u32;
+    let is_person = |w: &World, ax| {
+        let a = w.account(ax);
+        ax != integration && a.kind == AccountType::Atlassian && w.composite_status(ax) == "active"
+    };
+    let actor = (0..n)
+        .find(|ax| is_person(w, *ax) && w.account(*ax).org_admin)
+        .context("the sandbox has no org admin besides the integration account")?;
+    let groups: Vec<_> = w
+        .live_groups()
+        .filter(|(_, g)| !g.external)
+        .map(|(gx, _)| gx)
+        .collect();
+    let members: Vec<u32> = (0..n)
+        .filter(|ax| is_person(w, *ax) && !w.account(*ax).org_admin)
+        .collect();
+    for ax in members {
+        for gx in &groups {
+            if w.account(ax).groups.contains(gx) {
+                continue;
+            }
+            if let Ok(true) = w.add_member(actor, *gx, ax) {
+                let (a, g, by) = (w.account(ax), w.group(*gx), w.account(actor));
+                return Ok(Change {
+                    actor_name: by.name.clone(),
+                    account_id: a.id.clone(),
+                    group_id: g.id.clone(),
+                    said: format!(
+                        "{} ({}) added {} to the group {} in admin.atlassian.com.",
+                        by.name,
+                        by.email.as_deref().unwrap_or("no email"),
+                        a.email.as_deref().unwrap_or(&a.id),
+                        g.name
+                    ),
+                });
+            }
+        }
+    }
+    anyhow::bail!("no member of the sandbox could be added to a group")
+}
