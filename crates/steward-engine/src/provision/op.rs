@@ -135,12 +135,8 @@ impl Op {
             Op::RevokeRole { role, .. } if role == ORG_ADMIN => {
                 "POST /admin/v1/orgs/{orgId}/users/{accountId}/role-assignments/revoke"
             }
-            Op::GrantRole { .. } => {
-                "POST /admin/v2/orgs/{orgId}/directories/{directoryId}/users/{accountId}/role-assignments/assign"
-            }
-            Op::RevokeRole { .. } => {
-                "POST /admin/v2/orgs/{orgId}/directories/{directoryId}/users/{accountId}/role-assignments/revoke"
-            }
+            Op::GrantRole { .. } => "POST /admin/v1/orgs/{orgId}/users/{accountId}/roles/assign",
+            Op::RevokeRole { .. } => "POST /admin/v1/orgs/{orgId}/users/{accountId}/roles/revoke",
             Op::AddToGroup { .. } => {
                 "POST /admin/v2/orgs/{orgId}/directories/{directoryId}/groups/{groupId}/memberships"
             }
