@@ -199,7 +199,10 @@ fn pick_subjects(sim: &SimHandle) -> anyhow::Result<Subjects> {
     })
 }
 
-/// Makes the five out-of-band changes; returns the acting admin's (account id, name).
+/// The group an out-of-band admin creates between two syncs.
+const NEW_GROUP: &str = "created-out-of-band";
+
+/// Makes the six out-of-band changes; returns the acting admin's (account id, name).
 async fn out_of_band_changes(
     sim: &SimHandle,
     s: &Subjects,
@@ -210,6 +213,7 @@ async fn out_of_band_changes(
         json!({"op": "add_member", "account_id": s.join.0, "group_id": s.join.1}),
         json!({"op": "remove_member", "account_id": s.leave.0, "group_id": s.leave.1}),
         json!({"op": "suspend", "account_id": s.suspend}),
+        json!({"op": "create_group", "name": NEW_GROUP}),
     ];
     let mut actor = None;
     for op in ops {
@@ -326,6 +330,23 @@ async fn out_of_band_changes_are_recorded_exactly(store: &Store) -> anyhow::Resu
         want.iter().all(|k| subjects_ids.contains(k.1.as_str())),
         "{want:#?}"
     );
+    // And the group created, a group-level event.
+    let new_group = sim
+        .app()
+        .read(|w| {
+            w.live_groups()
+                .find(|(_, g)| g.name == NEW_GROUP)
+                .map(|(_, g)| g.id.clone())
+        })
+        .ok_or_else(|| anyhow::anyhow!("the new group is not in the simulator"))?;
+    want.insert((
+        ChangeKind::GroupAdded.as_str(),
+        String::new(),
+        Some(new_group),
+        None,
+        None,
+        None,
+    ));
 
     let got = all_changes(store).await?;
     assert_eq!(got.len(), second.changes);

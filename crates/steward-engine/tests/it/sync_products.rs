@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use atlassian_client::models::statuspage::PageChange;
+use atlassian_client::models::statuspage::{NewTeamMember, PageChange};
 use atlassian_client::{Client, Rate, RateLimits, RetryPolicy};
 use atlassian_sim::state::Mode;
 use atlassian_sim::{SimConfig, SimHandle, Simulator};
@@ -232,6 +232,12 @@ async fn a_permission_change_between_syncs_is_a_change_event() -> anyhow::Result
         .merge_permissions(&user, &BTreeMap::from([(page.clone(), PageChange::Remove)]))
         .await?;
 
+    // A new team member.
+    let joined = client
+        .statuspage()?
+        .create_team_member(&NewTeamMember::new("new.member@acme.test", "New", "Member"))
+        .await?;
+
     // Add a customer to a service desk.
     let (site, desk, customer) = sim
         .app()
@@ -285,6 +291,24 @@ async fn a_permission_change_between_syncs_is_a_change_event() -> anyhow::Result
             .map(|(ax, _)| w.accounts[*ax as usize].id.clone())
     });
     assert_eq!(event.account_id, account);
+
+    let members: Vec<_> = store
+        .changes()
+        .since(None)
+        .await?
+        .into_iter()
+        .map(|e| e.event)
+        .filter(|e| {
+            e.kind == ChangeKind::StatuspageMemberAdded
+                || e.kind == ChangeKind::StatuspageMemberRemoved
+        })
+        .collect();
+    assert_eq!(members.len(), 1, "{members:#?}");
+    assert_eq!(members[0].kind, ChangeKind::StatuspageMemberAdded);
+    assert_eq!(
+        members[0].after,
+        Some(json!({"sp_user_id": joined.id, "email": "new.member@acme.test"}))
+    );
 
     let added: Vec<_> = store
         .changes()
