@@ -154,7 +154,7 @@ pub fn render(report: &SyncReport, output: Output) -> anyhow::Result<String> {
                 out.push_str(&format!("{product:<23} {status}\n"));
             }
             let resumed = if report.resumed {
-                " (resumed after an interruption)"
+                " (resumed after an interruption; the counts above are what this attempt read)"
             } else {
                 ""
             };

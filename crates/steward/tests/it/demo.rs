@@ -94,3 +94,90 @@ async fn sync_every_repeats_until_interrupted() -> anyhow::Result<()> {
     assert!(all.matches("run ").count() >= 2, "{all}");
     Ok(())
 }
+
+/// `kill -9` during a sync: the previous snapshot stays visible, and the next `steward sync`
+/// (same host, the dead process's lease taken over at once) resumes and completes that run.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sync_killed_with_sigkill_is_resumed_by_the_next() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}", dir.path().join("s.db").display());
+    let path = dir.path().to_owned();
+    let args = [
+        "sync",
+        "--sandbox",
+        "--quiet",
+        "--database-url",
+        url.as_str(),
+    ];
+    let first = {
+        let (path, args) = (path.clone(), args.map(str::to_owned));
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            steward(&path, &args, &[])
+        })
+        .await?
+    };
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_steward"))
+        .current_dir(&path)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    // Kill it once the org-level scopes are stored (Statuspage, paced at 1 request/s, is
+    // still being read).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let killed_run = loop {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "never saw the users stored"
+        );
+        anyhow::ensure!(
+            child.try_wait()?.is_none(),
+            "the sync ended before it was killed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let store = Store::open(&url).await?;
+        let running = store.runs().latest_running().await?;
+        let done = match &running {
+            Some(run) => store
+                .runs()
+                .checkpoints(run.id)
+                .await?
+                .iter()
+                .any(|c| c.scope == "org.users" && c.value["done"] == true),
+            None => false,
+        };
+        store.close().await;
+        if let (true, Some(run)) = (done, running) {
+            child.kill()?;
+            child.wait()?;
+            break run.id;
+        }
+    };
+    let store = Store::open(&url).await?;
+    assert_eq!(
+        store.runs().get(killed_run).await?.status,
+        RunStatus::Running
+    );
+    let visible = store.latest_snapshot().await?.map(|s| s.run());
+    assert!(visible.is_some_and(|r| r != killed_run), "{visible:?}");
+    store.close().await;
+
+    let second = tokio::task::spawn_blocking(move || {
+        steward(&path, &["sync", "--sandbox", "--database-url", &url], &[])
+    })
+    .await?;
+    let out = text(&second);
+    assert_eq!(second.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains(&format!(
+            "run {killed_run} completed (resumed after an interruption)"
+        )),
+        "{out}"
+    );
+    // The org scopes were not read again.
+    assert!(out.contains("accounts                0"), "{out}");
+    Ok(())
+}
