@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use atlassian_sim::state::{AccountIx, AccountType, Mode};
+use atlassian_sim::state::{AccountIx, AccountType, Mode, Role};
 use atlassian_sim::{SimConfig, SimHandle, Simulator};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
@@ -34,6 +34,9 @@ struct Expected {
     groups: BTreeSet<(String, String)>,
     statuspage: Option<(String, BTreeSet<PageKey>)>,
     jsm: BTreeSet<(String, String)>,
+    /// Latest activity per product, among the resources the account can use now (what the
+    /// users search's `productAccess` reports).
+    last_active: BTreeMap<Product, DateTime<Utc>>,
 }
 
 fn group_source(id: &str, name: &str) -> String {
@@ -121,9 +124,35 @@ fn expected(sim: &SimHandle) -> BTreeMap<String, Expected> {
                     .collect();
                 (m.id.clone(), pages)
             });
+            // Resources usable now through an app-access role (the simulator's productAccess).
+            const ACCESS: [Role; 6] = [
+                Role::User,
+                Role::Admin,
+                Role::Guest,
+                Role::Contributor,
+                Role::Basic,
+                Role::Viewer,
+            ];
+            let mut last_active: BTreeMap<Product, DateTime<Utc>> = BTreeMap::new();
+            let usable: BTreeSet<_> = w
+                .role_assignments(ax)
+                .keys()
+                .filter(|(rx, role)| ACCESS.contains(role) && w.can_access(ax, *rx))
+                .map(|(rx, _)| *rx)
+                .collect();
+            for (rx, at) in &a.last_active {
+                let Some(product) = Product::from_key(w.resource(*rx).product.key()) else {
+                    continue;
+                };
+                if usable.contains(rx) && product != Product::Platform {
+                    let latest = last_active.entry(product).or_insert(*at);
+                    *latest = (*latest).max(*at);
+                }
+            }
             out.insert(
                 a.id.clone(),
                 Expected {
+                    last_active,
                     email: a.email.clone(),
                     name: a.name.clone(),
                     status: w.composite_status(ax).to_owned(),
@@ -190,6 +219,7 @@ fn seen(p: &Person) -> Expected {
             .iter()
             .map(|d| (d.site.clone(), d.service_desk_id.clone()))
             .collect(),
+        last_active: p.last_active.clone(),
     }
 }
 
@@ -227,6 +257,7 @@ async fn people_equal_the_ground_truth(store: &Store) -> anyhow::Result<()> {
     assert!(all().any(|e| e.grants.iter().any(|g| g.4 == "inferred")));
     assert!(all().any(|e| e.statuspage.as_ref().is_some_and(|s| !s.1.is_empty())));
     assert!(all().any(|e| !e.jsm.is_empty()));
+    assert!(all().filter(|e| e.last_active.len() > 1).count() > 10);
     for product in Product::ALL {
         assert!(
             all().any(|e| e.grants.iter().any(|g| g.0 == Some(product))),

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use atlassian_sim::state::{AccountIx, AccountType};
+use atlassian_sim::state::{AccountIx, AccountType, Role};
 use atlassian_sim::{SimConfig, Simulator};
 use serde_json::{Value, json};
 
@@ -39,9 +39,9 @@ async fn synced() -> (tempfile::TempDir, PathBuf, String) {
     (dir, path, url)
 }
 
-/// One person as (email, status, grants, groups, Statuspage pages, JSM desks), each grant as
-/// `product|resource|site|role|source` with the source `direct`, `inferred` or
-/// `group:<id>:<name>`.
+/// One person as (email, status, grants, groups, Statuspage pages, JSM desks, last active),
+/// each grant as `product|resource|site|role|source` with the source `direct`, `inferred` or
+/// `group:<id>:<name>`, last activity as `product|<epoch ms>`.
 type Summary = (
     Option<String>,
     String,
@@ -49,7 +49,18 @@ type Summary = (
     BTreeSet<String>,
     Option<BTreeSet<String>>,
     BTreeSet<String>,
+    BTreeSet<String>,
 );
+
+/// Roles that make a product usable (what the users search's `productAccess` lists).
+const ACCESS: [Role; 6] = [
+    Role::User,
+    Role::Admin,
+    Role::Guest,
+    Role::Contributor,
+    Role::Basic,
+    Role::Viewer,
+];
 
 /// The ground truth of a fresh sandbox (seed 42, small, centralized, as `sync --sandbox`).
 async fn truth() -> BTreeMap<String, Summary> {
@@ -123,6 +134,28 @@ async fn truth() -> BTreeMap<String, Summary> {
                     })
                     .collect()
             });
+            // Latest activity per product among the products usable now.
+            let usable: BTreeSet<_> = w
+                .role_assignments(ax)
+                .keys()
+                .filter(|(rx, role)| ACCESS.contains(role) && w.can_access(ax, *rx))
+                .map(|(rx, _)| *rx)
+                .collect();
+            let mut latest: BTreeMap<String, i64> = BTreeMap::new();
+            for (rx, at) in &a.last_active {
+                let product = steward_engine::Product::from_key(w.resource(*rx).product.key());
+                if let Some(product) = product.filter(|_| usable.contains(rx)) {
+                    let ms = latest
+                        .entry(product.as_str().to_owned())
+                        .or_insert(i64::MIN);
+                    *ms = (*ms).max(at.timestamp_millis());
+                }
+            }
+            let last_active = latest
+                .into_iter()
+                .filter(|(product, _)| product != "platform")
+                .map(|(product, ms)| format!("{product}|{ms}"))
+                .collect();
             out.insert(
                 a.id.clone(),
                 (
@@ -132,6 +165,7 @@ async fn truth() -> BTreeMap<String, Summary> {
                     groups,
                     statuspage,
                     desks.remove(&ax).unwrap_or_default(),
+                    last_active,
                 ),
             );
         }
@@ -193,6 +227,19 @@ fn summary(p: &Value) -> Summary {
         .iter()
         .map(|d| format!("{}/{}", s(&d["site"]), s(&d["service_desk_id"])))
         .collect();
+    let last_active = p["last_active"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(product, at)| {
+                    let ms = chrono::DateTime::parse_from_rfc3339(&s(at))
+                        .map(|t| t.timestamp_millis())
+                        .unwrap_or_default();
+                    format!("{product}|{ms}")
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     (
         p["email"].as_str().map(str::to_owned),
         s(&p["status"]),
@@ -200,6 +247,7 @@ fn summary(p: &Value) -> Summary {
         groups,
         statuspage,
         desks,
+        last_active,
     )
 }
 
@@ -230,6 +278,7 @@ async fn users_json_after_a_sandbox_sync_equals_the_ground_truth() {
             .any(|p| p.4.as_ref().is_some_and(|s| !s.is_empty()))
     );
     assert!(want.values().any(|p| !p.5.is_empty()));
+    assert!(want.values().filter(|p| !p.6.is_empty()).count() > 10);
     assert_eq!(
         want.keys().collect::<Vec<_>>(),
         got.keys().collect::<Vec<_>>()
