@@ -224,9 +224,17 @@ fn seen(p: &Person) -> Expected {
 }
 
 async fn synced(users: usize, store: &Store) -> anyhow::Result<(SimHandle, Snapshot)> {
+    synced_in(users, store, Mode::Centralized).await
+}
+
+async fn synced_in(
+    users: usize,
+    store: &Store,
+    mode: Mode,
+) -> anyhow::Result<(SimHandle, Snapshot)> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let sim = Simulator::spawn(SimConfig {
-        mode: Mode::Centralized,
+        mode,
         users: Some(users),
         ..SimConfig::default()
     })
@@ -241,7 +249,17 @@ async fn synced(users: usize, store: &Store) -> anyhow::Result<(SimHandle, Snaps
 }
 
 async fn people_equal_the_ground_truth(store: &Store) -> anyhow::Result<()> {
-    let (sim, snapshot) = synced(150, store).await?;
+    people_equal_the_ground_truth_in(store, Mode::Centralized).await
+}
+
+#[tokio::test]
+async fn people_equal_the_ground_truth_of_an_original_org() -> anyhow::Result<()> {
+    let (store, _dir) = sqlite().await?;
+    people_equal_the_ground_truth_in(&store, Mode::Original).await
+}
+
+async fn people_equal_the_ground_truth_in(store: &Store, mode: Mode) -> anyhow::Result<()> {
+    let (sim, snapshot) = synced_in(150, store, mode).await?;
     let want = expected(&sim);
     let people = access::people(&snapshot, &PeopleFilter::default()).await?;
     let got: BTreeMap<String, Expected> = people

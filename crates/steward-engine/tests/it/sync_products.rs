@@ -17,9 +17,13 @@ use steward_store::{AccountFilter, ChangeKind, RunStatus, Snapshot, Store};
 use crate::support::{control, drop_schema, postgres, sqlite, target};
 
 async fn sandbox(users: usize) -> anyhow::Result<SimHandle> {
+    sandbox_in(users, Mode::Centralized).await
+}
+
+async fn sandbox_in(users: usize, mode: Mode) -> anyhow::Result<SimHandle> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let config = SimConfig {
-        mode: Mode::Centralized,
+        mode,
         users: Some(users),
         ..SimConfig::default()
     };
@@ -153,8 +157,8 @@ async fn actual(snapshot: &Snapshot) -> anyhow::Result<Team> {
     })
 }
 
-async fn synced_team_is_exact(store: &Store) -> anyhow::Result<()> {
-    let sim = sandbox(150).await?;
+async fn synced_team_is_exact(store: &Store, mode: Mode) -> anyhow::Result<()> {
+    let sim = sandbox_in(150, mode).await?;
     let t = target(&sim)?;
     let client = client(&t, sync::sync_retry())?;
     let report = sync::run_all_with(&client, &t, store).await;
@@ -195,7 +199,13 @@ async fn synced_team_is_exact(store: &Store) -> anyhow::Result<()> {
 #[tokio::test]
 async fn statuspage_team_and_permissions_are_exact_sqlite() -> anyhow::Result<()> {
     let (store, _dir) = sqlite().await?;
-    synced_team_is_exact(&store).await
+    synced_team_is_exact(&store, Mode::Centralized).await
+}
+
+#[tokio::test]
+async fn statuspage_team_and_jsm_customers_are_exact_in_an_original_org() -> anyhow::Result<()> {
+    let (store, _dir) = sqlite().await?;
+    synced_team_is_exact(&store, Mode::Original).await
 }
 
 #[tokio::test]
@@ -203,7 +213,7 @@ async fn statuspage_team_and_permissions_are_exact_postgres() -> anyhow::Result<
     let Some((store, server, schema)) = postgres("product sync").await? else {
         return Ok(());
     };
-    let outcome = synced_team_is_exact(&store).await;
+    let outcome = synced_team_is_exact(&store, Mode::Centralized).await;
     drop_schema(store, &server, &schema).await?;
     outcome
 }
