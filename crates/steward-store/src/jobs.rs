@@ -78,7 +78,11 @@ impl JobStatus {
         }
     }
 
-    fn parse(s: &str) -> Result<Self> {
+    /// The status a `jobs.status` TEXT names ([`Error::Corrupt`] for any other text).
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`].
+    pub fn parse(s: &str) -> Result<Self> {
         match s {
             "queued" => Ok(Self::Queued),
             "running" => Ok(Self::Running),

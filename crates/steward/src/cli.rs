@@ -39,6 +39,13 @@ pub enum Output {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The audit log of every change Steward made or was asked to make; `audit verify` checks
+    /// that nobody tampered with it.
+    Audit(AuditArgs),
+    /// The provisioning jobs, newest last.
+    Jobs(JobsArgs),
+    /// One job and its step journal.
+    Job(JobArgs),
     /// Try Steward with nothing to set up: verify, sync, a change made by another admin in a
     /// built-in sandbox organization, and a second sync that flags it as out-of-band.
     ///
@@ -205,6 +212,68 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         return Err("the interval must be at least one second".to_owned());
     }
     Ok(std::time::Duration::from_secs(total))
+}
+
+/// `steward audit`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AuditArgs {
+    /// `verify`: check the whole chain instead of listing entries.
+    #[command(subcommand)]
+    pub command: Option<AuditCommand>,
+    /// Only entries at or after this instant (RFC 3339).
+    #[arg(long, value_name = "RFC3339")]
+    pub since: Option<String>,
+    /// Only entries by this actor.
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Only entries about this subject (an email).
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// Only entries of this job.
+    #[arg(long, value_name = "ID")]
+    pub job: Option<i64>,
+    /// At most this many entries (oldest first).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+    pub limit: i64,
+    /// The database (default: the configuration's).
+    #[arg(long, value_name = "URL", global = true)]
+    pub database_url: Option<String>,
+}
+
+/// `steward audit` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check every entry's hash and the chain through the recorded head; exits 1 when the log
+    /// was edited, reordered, or had entries deleted or inserted.
+    Verify,
+}
+
+/// `steward jobs`.
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    /// Only jobs in this status (queued, running, succeeded, failed, cancelled).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only jobs about this person (email).
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// At most this many jobs.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+    pub limit: i64,
+    /// The database (default: the configuration's).
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+/// `steward job`.
+#[derive(Debug, Args)]
+pub struct JobArgs {
+    /// The job id (`steward jobs` lists them).
+    pub id: i64,
+    /// The database (default: the configuration's).
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
 }
 
 /// `steward demo`.

@@ -1,4 +1,5 @@
-//! Rendering a verify report as a checklist, JSON or CSV.
+//! Rendering: a verify report as a checklist, JSON or CSV, and the aligned tables and CSV every
+//! listing command prints.
 
 use std::fmt::Write;
 
@@ -35,6 +36,46 @@ pub fn report(report: &Report, format: Output) -> anyhow::Result<String> {
     })
 }
 
+/// Aligned columns under a header, two spaces apart, no trailing blanks.
+pub(crate) fn table(header: &[&str], rows: &[Vec<String>], indent: &str) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (w, v) in widths.iter_mut().zip(r) {
+            *w = (*w).max(v.chars().count());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut s = indent.to_owned();
+        s.push_str(
+            &cells
+                .zip(&widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect::<Vec<_>>()
+                .join("  "),
+        );
+        s.truncate(s.trim_end().len());
+        s.push('\n');
+        s
+    };
+    let mut out = line(&mut header.iter().copied());
+    for r in rows {
+        out.push_str(&line(&mut r.iter().map(String::as_str)));
+    }
+    out
+}
+
+/// CSV with a header row.
+pub(crate) fn csv(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut out = header.join(",");
+    out.push('\n');
+    for r in rows {
+        out.push_str(&r.iter().map(|v| csv_field(v)).collect::<Vec<_>>().join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// A CSV field, quoted when it holds a comma, quote or line break.
 pub(crate) fn csv_field(value: &str) -> String {
     if value.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))

@@ -6,8 +6,7 @@ use chrono::{DateTime, Utc};
 use steward_store::{ChangeEvent, ChangeQuery, Store};
 
 use crate::cli::{ChangesArgs, Cli, Output};
-use crate::config;
-use crate::output::csv_field;
+use crate::output::{csv, table};
 
 pub async fn run(cli: &Cli, args: &ChangesArgs) -> anyhow::Result<u8> {
     let since = args
@@ -21,13 +20,7 @@ pub async fn run(cli: &Cli, args: &ChangesArgs) -> anyhow::Result<u8> {
                 })
         })
         .transpose()?;
-    let database_url = match &args.database_url {
-        Some(url) => url.clone(),
-        None => {
-            let file = config::file_in_effect(cli.config.as_deref())?;
-            config::load(file.as_deref())?.database.url
-        }
-    };
+    let database_url = super::database_url(cli, args.database_url.as_deref())?;
     let store = Store::open(&database_url)
         .await
         .context("cannot open the database")?;
@@ -86,44 +79,11 @@ fn row(e: &ChangeEvent) -> [String; 11] {
 
 /// The events as JSON (an array), CSV with a header, or an aligned table.
 pub fn render(events: &[ChangeEvent], output: Output) -> anyhow::Result<String> {
+    let rows = || -> Vec<Vec<String>> { events.iter().map(|e| row(e).to_vec()).collect() };
     Ok(match output {
         Output::Json => format!("{}\n", serde_json::to_string_pretty(events)?),
-        Output::Csv => {
-            let mut out = COLUMNS.join(",");
-            out.push('\n');
-            for e in events {
-                out.push_str(&row(e).map(|v| csv_field(&v)).join(","));
-                out.push('\n');
-            }
-            out
-        }
-        Output::Table => {
-            if events.is_empty() {
-                return Ok("no changes recorded\n".to_owned());
-            }
-            let rows: Vec<[String; 11]> = events.iter().map(row).collect();
-            let mut widths = COLUMNS.map(str::len);
-            for r in &rows {
-                for (w, v) in widths.iter_mut().zip(r) {
-                    *w = (*w).max(v.chars().count());
-                }
-            }
-            let line = |cells: &[&str]| {
-                let mut s = cells
-                    .iter()
-                    .zip(widths)
-                    .map(|(c, w)| format!("{c:<w$}"))
-                    .collect::<Vec<_>>()
-                    .join("  ");
-                s.truncate(s.trim_end().len());
-                s.push('\n');
-                s
-            };
-            let mut out = line(&COLUMNS);
-            for r in &rows {
-                out.push_str(&line(&r.each_ref().map(String::as_str)));
-            }
-            out
-        }
+        Output::Csv => csv(&COLUMNS, &rows()),
+        Output::Table if events.is_empty() => "no changes recorded\n".to_owned(),
+        Output::Table => table(&COLUMNS, &rows(), ""),
     })
 }

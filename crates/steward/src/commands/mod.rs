@@ -1,12 +1,16 @@
 //! One module per subcommand.
 
+mod audit;
 mod changes;
 mod demo;
 mod init;
+mod jobs;
 mod sandbox;
 mod sync;
 mod users;
 mod verify;
+
+use anyhow::Context;
 
 use crate::cli::{Cli, Command};
 
@@ -24,7 +28,61 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Sync(args) => sync::run(&cli, args).await,
         Command::Changes(args) => changes::run(&cli, args).await,
         Command::Demo(args) => demo::run(&cli, args).await,
+        Command::Audit(args) => audit::run(&cli, args).await,
+        Command::Jobs(args) => jobs::list(&cli, args).await,
+        Command::Job(args) => jobs::show(&cli, args).await,
         Command::Users(args) => users::list(&cli, args).await,
         Command::User(args) => users::show(&cli, args).await,
+    }
+}
+
+/// The database URL: `explicit` (the `--database-url` flag), else the configuration's.
+pub(crate) fn database_url(cli: &Cli, explicit: Option<&str>) -> anyhow::Result<String> {
+    match explicit {
+        Some(url) => Ok(url.to_owned()),
+        None => {
+            let file = crate::config::file_in_effect(cli.config.as_deref())?;
+            Ok(crate::config::load(file.as_deref())?.database.url)
+        }
+    }
+}
+
+/// Opens the store at `url` for reading; `None` when it is a SQLite file that does not exist
+/// (it is not created: a reader has nothing to read).
+pub(crate) async fn open_existing(url: &str) -> anyhow::Result<Option<steward_store::Store>> {
+    if let Some(path) = sqlite_path(url)
+        && !std::path::Path::new(path).exists()
+    {
+        return Ok(None);
+    }
+    let store = steward_store::Store::open(url)
+        .await
+        .context("cannot open the database")?;
+    Ok(Some(store))
+}
+
+/// The file of a `sqlite://path` / `sqlite:path` URL (`None` for in-memory and other back ends).
+pub(crate) fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_path;
+
+    #[test]
+    fn sqlite_paths_are_read_from_both_url_forms() {
+        assert_eq!(sqlite_path("sqlite://a/b.db"), Some("a/b.db"));
+        assert_eq!(
+            sqlite_path("sqlite:///tmp/b.db?mode=rwc"),
+            Some("/tmp/b.db")
+        );
+        assert_eq!(sqlite_path("sqlite:b.db"), Some("b.db"));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://h/db"), None);
     }
 }

@@ -11,8 +11,7 @@ use steward_store::{Snapshot, Store, redact_url};
 
 use super::EXIT_FAILED;
 use crate::cli::{Cli, Output, UserArgs, UsersArgs};
-use crate::config;
-use crate::output::csv_field;
+use crate::output::{csv, table};
 
 /// `steward users`.
 pub async fn list(cli: &Cli, args: &UsersArgs) -> anyhow::Result<u8> {
@@ -56,13 +55,7 @@ pub async fn show(cli: &Cli, args: &UserArgs) -> anyhow::Result<u8> {
 /// The store and its latest completed snapshot; `None` (after saying why, and what to do) when
 /// there is no store yet or no sync has completed. A missing SQLite file is not created.
 async fn open(cli: &Cli, database_url: Option<&str>) -> anyhow::Result<Option<(Store, Snapshot)>> {
-    let url = match database_url {
-        Some(url) => url.to_owned(),
-        None => {
-            let file = config::file_in_effect(cli.config.as_deref())?;
-            config::load(file.as_deref())?.database.url
-        }
-    };
+    let url = super::database_url(cli, database_url)?;
     let no_sync = || {
         eprintln!(
             "nothing synced yet in {}: run `steward sync` first (or `steward sync --sandbox \
@@ -70,15 +63,10 @@ async fn open(cli: &Cli, database_url: Option<&str>) -> anyhow::Result<Option<(S
             redact_url(&url)
         );
     };
-    if let Some(path) = sqlite_path(&url)
-        && !std::path::Path::new(path).exists()
-    {
+    let Some(store) = super::open_existing(&url).await? else {
         no_sync();
         return Ok(None);
-    }
-    let store = Store::open(&url)
-        .await
-        .context("cannot open the database")?;
+    };
     let snapshot = store.latest_snapshot().await;
     let Some(snapshot) = snapshot.context("cannot read the latest sync")? else {
         store.close().await;
@@ -88,15 +76,6 @@ async fn open(cli: &Cli, database_url: Option<&str>) -> anyhow::Result<Option<(S
     Ok(Some((store, snapshot)))
 }
 
-/// The file of a `sqlite://path` / `sqlite:path` URL (`None` for in-memory and other back ends).
-fn sqlite_path(url: &str) -> Option<&str> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or_default();
-    (!path.is_empty() && path != ":memory:").then_some(path)
-}
-
 fn day(at: Option<DateTime<Utc>>) -> String {
     at.map_or_else(|| "never".to_owned(), |t| t.format("%Y-%m-%d").to_string())
 }
@@ -104,44 +83,6 @@ fn day(at: Option<DateTime<Utc>>) -> String {
 fn rfc3339(at: Option<DateTime<Utc>>) -> String {
     at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_default()
-}
-
-/// Aligned columns under a header, two spaces apart, no trailing blanks.
-fn table(header: &[&str], rows: &[Vec<String>], indent: &str) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
-        for (w, v) in widths.iter_mut().zip(r) {
-            *w = (*w).max(v.chars().count());
-        }
-    }
-    let line = |cells: &mut dyn Iterator<Item = &str>| {
-        let mut s = indent.to_owned();
-        s.push_str(
-            &cells
-                .zip(&widths)
-                .map(|(c, w)| format!("{c:<w$}"))
-                .collect::<Vec<_>>()
-                .join("  "),
-        );
-        s.truncate(s.trim_end().len());
-        s.push('\n');
-        s
-    };
-    let mut out = line(&mut header.iter().copied());
-    for r in rows {
-        out.push_str(&line(&mut r.iter().map(String::as_str)));
-    }
-    out
-}
-
-fn csv(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut out = header.join(",");
-    out.push('\n');
-    for r in rows {
-        out.push_str(&r.iter().map(|v| csv_field(v)).collect::<Vec<_>>().join(","));
-        out.push('\n');
-    }
-    out
 }
 
 /// The people as a JSON array of `Person`, one CSV row per account, or a table.
@@ -350,21 +291,4 @@ fn render_one(p: &Person, output: Output) -> anyhow::Result<String> {
             out
         }
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sqlite_path;
-
-    #[test]
-    fn sqlite_paths_are_read_from_both_url_forms() {
-        assert_eq!(sqlite_path("sqlite://a/b.db"), Some("a/b.db"));
-        assert_eq!(
-            sqlite_path("sqlite:///tmp/b.db?mode=rwc"),
-            Some("/tmp/b.db")
-        );
-        assert_eq!(sqlite_path("sqlite:b.db"), Some("b.db"));
-        assert_eq!(sqlite_path("sqlite::memory:"), None);
-        assert_eq!(sqlite_path("postgres://h/db"), None);
-    }
 }

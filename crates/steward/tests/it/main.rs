@@ -1,5 +1,6 @@
 //! Integration tests of the `steward` binary, run as a process.
 
+mod audit;
 mod changes;
 mod config;
 mod demo;
