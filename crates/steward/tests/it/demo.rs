@@ -173,7 +173,7 @@ async fn a_sync_killed_with_sigkill_is_resumed_by_the_next() -> anyhow::Result<(
     assert_eq!(second.status.code(), Some(0), "{out}");
     assert!(
         out.contains(&format!(
-            "run {killed_run} completed (resumed after an interruption)"
+            "run {killed_run} completed (resumed after an interruption;"
         )),
         "{out}"
     );
