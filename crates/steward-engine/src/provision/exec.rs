@@ -242,9 +242,17 @@ fn status(err: &ApiError) -> Option<u16> {
     err.status().map(|s| s.as_u16())
 }
 
+/// Whether trying again later can help, also when the client already gave up retrying.
+fn retryable(err: &ApiError) -> bool {
+    match err {
+        ApiError::RetriesExhausted { last, .. } => retryable(last),
+        other => other.is_retryable(),
+    }
+}
+
 /// Classifies a client error: transient when retrying can help, else the permanent kind.
 fn classify(err: ApiError, doing: &str, target: Target) -> StepError {
-    if err.is_retryable() {
+    if retryable(&err) {
         return StepError::Transient {
             reason: format!("{doing}: {err}"),
             retry_after: err.retry_after(),
