@@ -163,13 +163,14 @@ impl Worker {
             return Ok(None);
         };
         tracing::info!(job = claimed.job.id.0, kind = %claimed.job.kind, attempts = claimed.job.attempts, owner = %self.owner, "claimed job");
+        let kind = claimed.job.kind.clone();
         match self.process(claimed).await {
             Ok(run) => Ok(Some(run)),
             Err(steward_store::Error::LeaseLost { job, .. }) => {
                 tracing::warn!(job = job.0, owner = %self.owner, "lost the job's lease; stopped");
                 Ok(Some(JobRun {
                     job,
-                    kind: String::new(),
+                    kind,
                     steps_run: 0,
                     outcome: RunOutcome::LeaseLost,
                 }))

@@ -721,6 +721,49 @@ async fn original_experience_grants_through_the_default_group_once() -> anyhow::
 }
 
 #[tokio::test]
+async fn without_a_paid_subscription_the_account_is_created_through_jira() -> anyhow::Result<()> {
+    let sim = sandbox(Mode::Centralized).await?;
+    sim.app().write(|w| w.org.paid = false);
+    let target = target(&sim)?;
+    let client = client(&target, Duration::from_secs(5))?;
+    let (store, _dir) = sqlite().await?;
+    let email = "unpaid.org@acme.com";
+    let subject = Subject {
+        email: email.into(),
+        account_id: None,
+    };
+    let mut ctx = context(&client, &store, &target, None);
+    ctx.plan = vec![Op::InviteAccount];
+    let outcome = execute_op(&mut ctx, &subject, &Op::InviteAccount)
+        .await
+        .map_err(anyhow::Error::from)?;
+    assert!(
+        outcome.changed && outcome.account_id.is_some(),
+        "{outcome:?}"
+    );
+    assert!(
+        outcome
+            .calls
+            .iter()
+            .any(|c| c.call.starts_with("POST /rest/api/3/user")),
+        "{:?}",
+        outcome.calls
+    );
+    assert_eq!(accounts_with_email(&sim, email), 1);
+    let before = applied(&sim, "");
+    let again = execute_op(&mut ctx, &subject, &Op::InviteAccount)
+        .await
+        .map_err(anyhow::Error::from)?;
+    assert!(!again.changed);
+    assert_eq!(applied(&sim, ""), before);
+    execute_op(&mut ctx, &subject, &Op::Verify)
+        .await
+        .map_err(anyhow::Error::from)?;
+    sim.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_worker_killed_between_steps_is_resumed_with_exactly_one_invite() -> anyhow::Result<()> {
     let sim = sandbox(Mode::Centralized).await?;
     let target = target(&sim)?;
