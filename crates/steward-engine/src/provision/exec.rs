@@ -231,7 +231,7 @@ impl StepError {
 /// What an API error means for an operation on `what` (a group for membership changes, an
 /// account for lifecycle changes).
 #[derive(Debug, Clone, Copy)]
-enum Target {
+enum Concerns {
     Account,
     Group,
     Other,
@@ -251,7 +251,7 @@ fn retryable(err: &ApiError) -> bool {
 }
 
 /// Classifies a client error: transient when retrying can help, else the permanent kind.
-fn classify(err: ApiError, doing: &str, target: Target) -> StepError {
+fn classify(err: ApiError, doing: &str, concerns: Concerns) -> StepError {
     if retryable(&err) {
         return StepError::Transient {
             reason: format!("{doing}: {err}"),
@@ -267,14 +267,14 @@ fn classify(err: ApiError, doing: &str, target: Target) -> StepError {
         Permanent::UnmanagedAccount
     } else if status == Some(403) {
         let text = err.to_string().to_lowercase();
-        match target {
-            Target::Group if text.contains("synced") || code == "ADMIN-UAM-403-1" => {
+        match concerns {
+            Concerns::Group if text.contains("synced") || code == "ADMIN-UAM-403-1" => {
                 Permanent::IdpSyncedGroup
             }
-            Target::Account if text.contains("synced") || code == "ADMIN-UAM-403-1" => {
+            Concerns::Account if text.contains("synced") || code == "ADMIN-UAM-403-1" => {
                 Permanent::IdpManagedAccount
             }
-            Target::Group | Target::Account | Target::Other => Permanent::Forbidden,
+            Concerns::Group | Concerns::Account | Concerns::Other => Permanent::Forbidden,
         }
     } else if status == Some(404) {
         Permanent::NotFound
@@ -442,7 +442,7 @@ async fn find_user(
         .search_users(ALL_DIRECTORIES, &search)
         .try_collect()
         .await
-        .map_err(|e| classify(e, "searching the account by email", Target::Other))?;
+        .map_err(|e| classify(e, "searching the account by email", Concerns::Other))?;
     calls.ok(SEARCH);
     let wanted = email.trim().to_lowercase();
     Ok(users.into_iter().find(|u| {
@@ -507,7 +507,7 @@ async fn role_assignments(
         .user_role_assignments(ALL_DIRECTORIES, account, &RoleAssignmentFilter::default())
         .try_collect()
         .await
-        .map_err(|e| classify(e, "reading the role assignments", Target::Account))?;
+        .map_err(|e| classify(e, "reading the role assignments", Concerns::Account))?;
     calls.ok(ROLES_READ);
     Ok(held)
 }
@@ -553,7 +553,7 @@ async fn experience(ctx: &mut ExecContext<'_>, calls: &mut Calls) -> Result<Expe
         .directories(&Default::default())
         .try_collect()
         .await
-        .map_err(|e| classify(e, "listing the directories", Target::Other))?;
+        .map_err(|e| classify(e, "listing the directories", Concerns::Other))?;
     calls.ok("GET /admin/v2/orgs/{orgId}/directories");
     let per_site = |name: Option<&str>| {
         name.is_some_and(|n| ctx.sites.iter().any(|s| s.eq_ignore_ascii_case(n)))
@@ -617,7 +617,7 @@ async fn invite(ctx: &mut ExecContext<'_>, subject: &Subject, calls: &mut Calls)
         }
         Err(err) => {
             calls.note(INVITE, err.to_string());
-            return Err(classify(err, "inviting the account", Target::Account));
+            return Err(classify(err, "inviting the account", Concerns::Account));
         }
     }
     if ctx.account_id.is_none() {
@@ -651,12 +651,12 @@ async fn invite_through_jira(
     let jira = ctx
         .client
         .jira(&site)
-        .map_err(|e| classify(e, "creating the account", Target::Other))?;
+        .map_err(|e| classify(e, "creating the account", Concerns::Other))?;
     let no_products: [ProductKey; 0] = [];
     let user = jira
         .create_user(subject.email.trim(), &no_products)
         .await
-        .map_err(|e| classify(e, "creating the account through Jira", Target::Account))?;
+        .map_err(|e| classify(e, "creating the account through Jira", Concerns::Account))?;
     calls.ok(format!("POST /rest/api/3/user ({site})"));
     ctx.account_id = Some(user.account_id);
     Ok(())
@@ -681,14 +681,14 @@ async fn org_admin(
         (true, false) => {
             org.assign_org_role(&user.account_id, &role)
                 .await
-                .map_err(|e| classify(e, "granting org admin", Target::Account))?;
+                .map_err(|e| classify(e, "granting org admin", Concerns::Account))?;
             calls.ok("POST /admin/v1/orgs/{orgId}/users/{accountId}/role-assignments/assign");
             Ok((true, format!("granted {ORG_ADMIN}")))
         }
         (false, true) => {
             org.revoke_org_role(&user.account_id, &role)
                 .await
-                .map_err(|e| classify(e, "revoking org admin", Target::Account))?;
+                .map_err(|e| classify(e, "revoking org admin", Concerns::Account))?;
             calls.ok("POST /admin/v1/orgs/{orgId}/users/{accountId}/role-assignments/revoke");
             Ok((true, format!("revoked {ORG_ADMIN}")))
         }
@@ -721,7 +721,7 @@ async fn product_role(
                 classify(
                     e,
                     &format!("granting {role} on {resource}"),
-                    Target::Account,
+                    Concerns::Account,
                 )
             })?;
         calls.ok("POST /admin/v1/orgs/{orgId}/users/{accountId}/roles/assign");
@@ -745,7 +745,7 @@ async fn product_role(
                 classify(
                     e,
                     &format!("revoking {role} on {resource}"),
-                    Target::Account,
+                    Concerns::Account,
                 )
             })?;
         calls.ok("POST /admin/v1/orgs/{orgId}/users/{accountId}/roles/revoke");
@@ -787,7 +787,7 @@ async fn group(
                     return Err(classify(
                         e,
                         &format!("adding to group {group_name}"),
-                        Target::Group,
+                        Concerns::Group,
                     ));
                 }
             }
@@ -811,7 +811,7 @@ async fn group(
                     return Err(classify(
                         e,
                         &format!("removing from group {group_name}"),
-                        Target::Group,
+                        Concerns::Group,
                     ));
                 }
             }
@@ -831,11 +831,11 @@ async fn team_member(
     let sp = ctx
         .client
         .statuspage()
-        .map_err(|e| classify(e, "Statuspage", Target::Other))?;
+        .map_err(|e| classify(e, "Statuspage", Concerns::Other))?;
     let found = sp
         .find_team_member_by_email(email)
         .await
-        .map_err(|e| classify(e, "reading the Statuspage team", Target::Other))?;
+        .map_err(|e| classify(e, "reading the Statuspage team", Concerns::Other))?;
     calls.ok("GET /v1/organizations/{organization_id}/users");
     Ok(found)
 }
@@ -850,7 +850,7 @@ async fn statuspage_member(
     let sp = ctx
         .client
         .statuspage()
-        .map_err(|e| classify(e, "Statuspage", Target::Other))?;
+        .map_err(|e| classify(e, "Statuspage", Concerns::Other))?;
     match (add, found) {
         (true, Some(_)) => Ok((false, "already on the Statuspage team".to_owned())),
         (false, None) => Ok((false, "not on the Statuspage team".to_owned())),
@@ -877,14 +877,14 @@ async fn statuspage_member(
                         Err(classify(
                             e,
                             "adding to the Statuspage team",
-                            Target::Account,
+                            Concerns::Account,
                         ))
                     }
                 }
                 Err(e) => Err(classify(
                     e,
                     "adding to the Statuspage team",
-                    Target::Account,
+                    Concerns::Account,
                 )),
             }
         }
@@ -903,7 +903,7 @@ async fn statuspage_member(
             Err(e) => Err(classify(
                 e,
                 "removing from the Statuspage team",
-                Target::Account,
+                Concerns::Account,
             )),
         },
     }
@@ -946,11 +946,11 @@ async fn statuspage_page(
     let sp = ctx
         .client
         .statuspage()
-        .map_err(|e| classify(e, "Statuspage", Target::Other))?;
+        .map_err(|e| classify(e, "Statuspage", Concerns::Other))?;
     let current = sp
         .permissions(&member.id)
         .await
-        .map_err(|e| classify(e, "reading Statuspage page permissions", Target::Other))?;
+        .map_err(|e| classify(e, "reading Statuspage page permissions", Concerns::Other))?;
     calls.ok("GET /v1/organizations/{organization_id}/permissions/{user_id}");
     let mut pages = current.pages.clone();
     match want {
@@ -971,7 +971,7 @@ async fn statuspage_page(
     }
     sp.set_permissions(&member.id, &pages)
         .await
-        .map_err(|e| classify(e, "writing Statuspage page permissions", Target::Other))?;
+        .map_err(|e| classify(e, "writing Statuspage page permissions", Concerns::Other))?;
     calls.ok("PUT /v1/organizations/{organization_id}/permissions/{user_id}");
     Ok((
         true,
@@ -995,7 +995,7 @@ async fn is_desk_customer(
     let jsm = ctx
         .client
         .jsm(site)
-        .map_err(|e| classify(e, "JSM", Target::Other))?;
+        .map_err(|e| classify(e, "JSM", Concerns::Other))?;
     let customers: Vec<_> = jsm
         .desk_customers(desk, Some(email.trim()))
         .try_collect()
@@ -1004,7 +1004,7 @@ async fn is_desk_customer(
             classify(
                 e,
                 &format!("reading the customers of desk {desk}"),
-                Target::Other,
+                Concerns::Other,
             )
         })?;
     calls.ok(format!(
@@ -1026,7 +1026,7 @@ async fn jsm_customer(
     let jsm = ctx
         .client
         .jsm(site)
-        .map_err(|e| classify(e, "JSM", Target::Other))?;
+        .map_err(|e| classify(e, "JSM", Concerns::Other))?;
     let ids = [account.clone()];
     match (add, present) {
         (true, true) => Ok((
@@ -1039,7 +1039,7 @@ async fn jsm_customer(
                 classify(
                     e,
                     &format!("adding as customer of desk {desk}"),
-                    Target::Account,
+                    Concerns::Account,
                 )
             })?;
             calls.ok(format!(
@@ -1052,7 +1052,7 @@ async fn jsm_customer(
                 classify(
                     e,
                     &format!("removing as customer of desk {desk}"),
-                    Target::Account,
+                    Concerns::Account,
                 )
             })?;
             calls.ok(format!(
@@ -1075,7 +1075,7 @@ async fn portal_only(
     let jira = ctx
         .client
         .jira(site)
-        .map_err(|e| classify(e, "Jira", Target::Other))?;
+        .map_err(|e| classify(e, "Jira", Concerns::Other))?;
     // Portal-only customers are not directory users: look them up on the site.
     let account = match &ctx.account_id {
         Some(id) => id.clone(),
@@ -1083,7 +1083,7 @@ async fn portal_only(
             let found = jira
                 .find_user_by_email(subject.email.trim())
                 .await
-                .map_err(|e| classify(e, "looking up the portal customer", Target::Other))?;
+                .map_err(|e| classify(e, "looking up the portal customer", Concerns::Other))?;
             calls.ok(format!("GET /rest/api/3/user/search ({site})"));
             match found {
                 Some(u) => {
@@ -1099,7 +1099,7 @@ async fn portal_only(
         Err(e) if e.is_not_found() => {
             return Ok((false, format!("no portal account on {site}")));
         }
-        Err(e) => return Err(classify(e, "reading the portal customer", Target::Other)),
+        Err(e) => return Err(classify(e, "reading the portal customer", Concerns::Other)),
     };
     calls.ok(format!("GET /rest/api/3/user ({site})"));
     if !user.active {
@@ -1111,10 +1111,10 @@ async fn portal_only(
     let jsm = ctx
         .client
         .jsm(site)
-        .map_err(|e| classify(e, "JSM", Target::Other))?;
+        .map_err(|e| classify(e, "JSM", Concerns::Other))?;
     jsm.revoke_portal_only_access(&account)
         .await
-        .map_err(|e| classify(e, "revoking portal-only access", Target::Account))?;
+        .map_err(|e| classify(e, "revoking portal-only access", Concerns::Account))?;
     calls.ok(format!(
         "PUT /rest/servicedeskapi/customer/user/{{accountId}}/revoke-portal-only-access ({site})"
     ));
@@ -1197,7 +1197,7 @@ async fn save_bundle(ctx: &mut ExecContext<'_>, subject: &Subject, calls: &mut C
         let perms = sp
             .permissions(&member.id)
             .await
-            .map_err(|e| classify(e, "reading Statuspage page permissions", Target::Other))?;
+            .map_err(|e| classify(e, "reading Statuspage page permissions", Concerns::Other))?;
         calls.ok("GET /v1/organizations/{organization_id}/permissions/{user_id}");
         content.statuspage = Some(perms.pages);
     }
@@ -1209,7 +1209,7 @@ async fn save_bundle(ctx: &mut ExecContext<'_>, subject: &Subject, calls: &mut C
             Ok(d) => d,
             // A site without JSM has no desks.
             Err(e) if e.is_not_found() => continue,
-            Err(e) => return Err(classify(e, "listing service desks", Target::Other)),
+            Err(e) => return Err(classify(e, "listing service desks", Concerns::Other)),
         };
         calls.ok(format!("GET /rest/servicedeskapi/servicedesk ({site})"));
         for desk in desks {
@@ -1277,7 +1277,7 @@ async fn lifecycle(
     let user = match org.user(directory_id, &account).await {
         Ok(u) => Some(u),
         Err(e) if e.is_not_found() => None,
-        Err(e) => return Err(classify(e, "reading the directory user", Target::Account)),
+        Err(e) => return Err(classify(e, "reading the directory user", Concerns::Account)),
     };
     calls.ok("GET /admin/v2/orgs/{orgId}/directories/{directoryId}/users/{accountId}");
     let membership = user.as_ref().and_then(|u| u.membership_status.clone());
@@ -1303,7 +1303,7 @@ async fn lifecycle(
             }
             org.suspend_user(directory_id, &account)
                 .await
-                .map_err(|e| classify(e, "suspending", Target::Account))?;
+                .map_err(|e| classify(e, "suspending", Concerns::Account))?;
             calls.ok(
                 "POST /admin/v2/orgs/{orgId}/directories/{directoryId}/users/{accountId}/suspend",
             );
@@ -1324,7 +1324,7 @@ async fn lifecycle(
             }
             org.restore_user(directory_id, &account)
                 .await
-                .map_err(|e| classify(e, "restoring", Target::Account))?;
+                .map_err(|e| classify(e, "restoring", Concerns::Account))?;
             calls.ok(
                 "POST /admin/v2/orgs/{orgId}/directories/{directoryId}/users/{accountId}/restore",
             );
@@ -1339,7 +1339,7 @@ async fn lifecycle(
             }
             org.remove_user(directory_id, &account)
                 .await
-                .map_err(|e| classify(e, "removing from the directory", Target::Account))?;
+                .map_err(|e| classify(e, "removing from the directory", Concerns::Account))?;
             calls.ok("DELETE /admin/v2/orgs/{orgId}/directories/{directoryId}/users/{accountId}");
             Ok((true, format!("removed from directory {directory_id}")))
         }
@@ -1367,7 +1367,7 @@ async fn deactivate(ctx: &mut ExecContext<'_>, subject: &Subject, calls: &mut Ca
         .user_management()
         .disable(&user.account_id, Some("Deactivated by Steward"))
         .await
-        .map_err(|e| classify(e, "deactivating the account", Target::Account))?;
+        .map_err(|e| classify(e, "deactivating the account", Concerns::Account))?;
     calls.ok("POST /users/{account_id}/manage/lifecycle/disable");
     Ok((true, "deactivated the managed account".to_owned()))
 }
@@ -1552,11 +1552,11 @@ async fn differences(
             let sp = ctx
                 .client
                 .statuspage()
-                .map_err(|e| classify(e, "Statuspage", Target::Other))?;
+                .map_err(|e| classify(e, "Statuspage", Concerns::Other))?;
             let p = sp
                 .permissions(&m.id)
                 .await
-                .map_err(|e| classify(e, "reading Statuspage page permissions", Target::Other))?;
+                .map_err(|e| classify(e, "reading Statuspage page permissions", Concerns::Other))?;
             calls.ok("GET /v1/organizations/{organization_id}/permissions/{user_id}");
             p.pages
         }
@@ -1665,7 +1665,7 @@ async fn differences(
                     let jira = ctx
                         .client
                         .jira(site)
-                        .map_err(|e| classify(e, "Jira", Target::Other))?;
+                        .map_err(|e| classify(e, "Jira", Concerns::Other))?;
                     match jira.user(&account).await {
                         Ok(u) if u.active => diffs.push(format!(
                             "portal-only access on {site}: expected revoked, still active"
@@ -1673,7 +1673,11 @@ async fn differences(
                         Ok(_) => {}
                         Err(e) if e.is_not_found() => {}
                         Err(e) => {
-                            return Err(classify(e, "reading the portal customer", Target::Other));
+                            return Err(classify(
+                                e,
+                                "reading the portal customer",
+                                Concerns::Other,
+                            ));
                         }
                     }
                     calls.ok(format!("GET /rest/api/3/user ({site})"));
@@ -1687,7 +1691,7 @@ async fn differences(
                     Ok(u) => u.membership_status,
                     Err(e) if e.is_not_found() => None,
                     Err(e) => {
-                        return Err(classify(e, "reading the directory user", Target::Account));
+                        return Err(classify(e, "reading the directory user", Concerns::Account));
                     }
                 };
                 calls.ok("GET /admin/v2/orgs/{orgId}/directories/{directoryId}/users/{accountId}");
