@@ -1,6 +1,7 @@
 //! Integration tests of the engine against the in-process simulator.
 
 mod access;
+mod exec;
 mod support;
 mod sync;
 mod sync_changes;

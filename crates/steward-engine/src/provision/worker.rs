@@ -1,0 +1,484 @@
+//! The worker: runs provisioning jobs, step by step, exactly once in effect.
+//!
+//! A job is a [`Plan`] enqueued with [`enqueue_plan`]: one journaled step per [`PlannedOp`].
+//! [`Worker::run_once`] claims one job (under a lease, so no other worker runs it at the same
+//! time), executes its remaining steps in order with [`execute_op`], journaling each
+//! (`step_started` → the operation → `step_done(result)` or `step_failed(error)`), renews the
+//! lease as it goes, and ends the job with its audit entry in the same transaction.
+//!
+//! Crash safety: a step a crashed worker left `running` is executed again by the next owner;
+//! that is safe because every operation is idempotent (it reads before it writes). A worker
+//! that loses its lease (it stalled past it, another worker took the job over) stops at once:
+//! every journal write is fenced by the store, so it can write nothing more.
+//!
+//! Failures: a transient one sends the job back to the queue with exponential backoff
+//! (honouring Atlassian's `Retry-After`) until [`WorkerPolicy::max_attempts`] claims, then fails
+//! it; a permanent one fails the job at once with the reason. Completed steps stay `done`.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use atlassian_client::Client;
+use chrono::Utc;
+use serde_json::{Value, json};
+use steward_store::{
+    ClaimedJob, Enqueued, Job, JobId, JobOutcome, JobStep, NewAuditEntry, NewJob, NewStep,
+    StepStatus, Store,
+};
+use tokio::sync::watch;
+
+use super::exec::{ExecContext, StepError, execute_op};
+use super::op::{Plan, PlannedOp};
+use crate::target::Target;
+
+/// The default lease a worker holds a job under.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
+
+/// How a worker retries and idles.
+#[derive(Debug, Clone)]
+pub struct WorkerPolicy {
+    /// Claims of one job before it is failed (a job that keeps failing transiently, or keeps
+    /// crashing its worker).
+    pub max_attempts: i64,
+    /// The first pause before a transient failure is retried (doubled per attempt).
+    pub backoff: Duration,
+    /// The longest pause between two attempts.
+    pub max_backoff: Duration,
+    /// The first pause when the queue is empty (doubled while it stays empty).
+    pub idle: Duration,
+    /// The longest pause when the queue is empty.
+    pub max_idle: Duration,
+    /// Reads of a `Verify` step before it reports a difference.
+    pub verify_attempts: u32,
+    /// The first pause between `Verify` reads.
+    pub verify_backoff: Duration,
+}
+
+impl Default for WorkerPolicy {
+    fn default() -> Self {
+        WorkerPolicy {
+            max_attempts: 8,
+            backoff: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(15 * 60),
+            idle: Duration::from_millis(500),
+            max_idle: Duration::from_secs(10),
+            verify_attempts: super::exec::VERIFY_ATTEMPTS,
+            verify_backoff: super::exec::VERIFY_BACKOFF,
+        }
+    }
+}
+
+/// How a claimed job's run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// Every step done: the job succeeded.
+    Succeeded,
+    /// The job failed for good, with the reason.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+    /// A transient failure: the job is queued again for later.
+    RetryLater {
+        /// Not claimed before this instant.
+        not_before: chrono::DateTime<Utc>,
+        /// Why.
+        reason: String,
+    },
+    /// The worker lost the job's lease (it stalled, or another worker took the job over):
+    /// it stopped, the next owner resumes the job.
+    LeaseLost,
+}
+
+/// What [`Worker::run_once`] did with the job it claimed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRun {
+    /// The job.
+    pub job: JobId,
+    /// Its kind.
+    pub kind: String,
+    /// Steps this run executed (resumed jobs skip the ones already done).
+    pub steps_run: usize,
+    /// How the run ended.
+    pub outcome: RunOutcome,
+}
+
+/// What can stop a worker (as opposed to failing a job, which is a [`RunOutcome`]).
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// The store failed (the job is left as it is: its lease lapses and it is resumed).
+    #[error("store")]
+    Store(#[from] steward_store::Error),
+    /// A plan could not be encoded into a job.
+    #[error("cannot encode the plan")]
+    Json(#[from] serde_json::Error),
+}
+
+/// Runs provisioning jobs. Several workers (threads or processes) may share one store: the
+/// store's leases keep each job on one worker at a time.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    /// The store holding the job queue, the audit log and restore bundles.
+    pub store: Store,
+    /// The Atlassian client.
+    pub client: Client,
+    /// Where Atlassian is (site names for the executor).
+    pub target: Target,
+    /// This worker's lease owner name: unique per worker (e.g. `host:pid:random`).
+    pub owner: String,
+    /// How long a claim holds a job; renewed every third of it while the job runs.
+    pub lease: Duration,
+    /// Retries and idling.
+    pub policy: WorkerPolicy,
+}
+
+/// Why a leased future stopped early.
+enum Interrupted {
+    LeaseLost,
+}
+
+impl Worker {
+    /// A worker with the default lease ([`DEFAULT_LEASE`]) and policy.
+    pub fn new(store: Store, client: Client, target: Target, owner: impl Into<String>) -> Worker {
+        Worker {
+            store,
+            client,
+            target,
+            owner: owner.into(),
+            lease: DEFAULT_LEASE,
+            policy: WorkerPolicy::default(),
+        }
+    }
+
+    /// Claims one job and runs its remaining steps. `None` when no job is claimable.
+    ///
+    /// Cancellation-safe in effect: dropping the future mid-step leaves the step `running`
+    /// and the job leased until the lease lapses; the next claim resumes it and re-runs the
+    /// step (idempotent).
+    ///
+    /// # Errors
+    /// [`WorkerError::Store`] when the store fails (the job then resumes after its lease).
+    pub async fn run_once(&self) -> Result<Option<JobRun>, WorkerError> {
+        let Some(claimed) = self.store.jobs().claim(&self.owner, self.lease).await? else {
+            return Ok(None);
+        };
+        tracing::info!(job = claimed.job.id.0, kind = %claimed.job.kind, attempts = claimed.job.attempts, owner = %self.owner, "claimed job");
+        let kind = claimed.job.kind.clone();
+        match self.process(claimed).await {
+            Ok(run) => Ok(Some(run)),
+            Err(steward_store::Error::LeaseLost { job, .. }) => {
+                tracing::warn!(job = job.0, owner = %self.owner, "lost the job's lease; stopped");
+                Ok(Some(JobRun {
+                    job,
+                    kind,
+                    steps_run: 0,
+                    outcome: RunOutcome::LeaseLost,
+                }))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Runs jobs until `shutdown` becomes `true` (or its sender is dropped), pausing with
+    /// backoff while the queue is empty. A job in progress finishes its current run first.
+    ///
+    /// # Errors
+    /// None today: store failures are logged and retried after a pause.
+    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) -> Result<(), WorkerError> {
+        let mut idle = self.policy.idle;
+        loop {
+            if *shutdown.borrow() {
+                return Ok(());
+            }
+            match self.run_once().await {
+                Ok(Some(_)) => {
+                    idle = self.policy.idle;
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, owner = %self.owner, "worker: store failed; pausing")
+                }
+            }
+            tokio::select! {
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        return Ok(());
+                    }
+                }
+                () = tokio::time::sleep(idle) => {}
+            }
+            idle = idle.saturating_mul(2).min(self.policy.max_idle);
+        }
+    }
+
+    /// Runs `fut`, renewing the lease every third of it; stops early when the lease is lost.
+    async fn leased<F: Future>(&self, job: JobId, fut: F) -> Result<F::Output, Interrupted> {
+        let mut fut = std::pin::pin!(fut);
+        let every = (self.lease / 3).max(Duration::from_millis(10));
+        loop {
+            tokio::select! {
+                out = &mut fut => return Ok(out),
+                () = tokio::time::sleep(every) => {
+                    match self.store.jobs().renew(job, &self.owner, self.lease).await {
+                        Ok(_) => {}
+                        Err(steward_store::Error::LeaseLost { .. }) => return Err(Interrupted::LeaseLost),
+                        // A store hiccup: the lease still runs; try again at the next tick.
+                        Err(e) => tracing::warn!(job = job.0, error = %e, "could not renew the lease"),
+                    }
+                }
+            }
+        }
+    }
+
+    async fn process(&self, claimed: ClaimedJob) -> Result<JobRun, steward_store::Error> {
+        let job = claimed.job;
+        let mut steps = claimed.steps;
+        let run = |steps_run, outcome| JobRun {
+            job: job.id,
+            kind: job.kind.clone(),
+            steps_run,
+            outcome,
+        };
+        let plan: Plan = match serde_json::from_value(job.plan.clone()) {
+            Ok(plan) => plan,
+            Err(e) => {
+                let reason = format!("the job's plan does not decode: {e}");
+                self.fail(&job, &steps, &reason).await?;
+                return Ok(run(0, RunOutcome::Failed { reason }));
+            }
+        };
+        let mut ops: Vec<PlannedOp> = Vec::with_capacity(steps.len());
+        for step in &steps {
+            match serde_json::from_value::<PlannedOp>(step.op.clone()) {
+                Ok(op) => ops.push(op),
+                Err(e) => {
+                    let reason = format!("step {} does not decode: {e}", step.seq);
+                    self.fail(&job, &steps, &reason).await?;
+                    return Ok(run(0, RunOutcome::Failed { reason }));
+                }
+            }
+        }
+        if job.attempts > self.policy.max_attempts {
+            let reason = format!(
+                "gave up after {} attempts; last error: {}",
+                job.attempts - 1,
+                job.error.as_deref().unwrap_or("the worker stopped mid-job")
+            );
+            self.fail(&job, &steps, &reason).await?;
+            return Ok(run(0, RunOutcome::Failed { reason }));
+        }
+        let mut ctx = ExecContext::new(
+            &self.client,
+            &self.store,
+            Some(job.id),
+            self.target.sites.iter().map(|s| s.name.clone()).collect(),
+            plan.ops.iter().map(|p| p.op.clone()).collect(),
+        );
+        ctx.verify_attempts = self.policy.verify_attempts;
+        ctx.verify_backoff = self.policy.verify_backoff;
+        ctx.account_id = plan.subject.account_id.clone().or_else(|| {
+            steps
+                .iter()
+                .filter(|s| s.status == StepStatus::Done)
+                .filter_map(|s| s.result.as_ref()?.get("account_id")?.as_str())
+                .next_back()
+                .map(str::to_owned)
+        });
+        let jobs = self.store.jobs();
+        let mut renewed = Instant::now();
+        let mut steps_run = 0;
+        for i in 0..steps.len() {
+            if steps[i].status.is_finished() {
+                continue;
+            }
+            if renewed.elapsed() >= self.lease / 3 {
+                jobs.renew(job.id, &self.owner, self.lease).await?;
+                renewed = Instant::now();
+            }
+            let seq = steps[i].seq;
+            let op = &ops[i].op;
+            jobs.step_started(job.id, &self.owner, seq).await?;
+            steps[i].status = StepStatus::Running;
+            steps_run += 1;
+            tracing::info!(job = job.id.0, seq, op = %op.describe(), "step started");
+            let result = match self
+                .leased(job.id, execute_op(&mut ctx, &plan.subject, op))
+                .await
+            {
+                Ok(result) => result,
+                Err(Interrupted::LeaseLost) => return Ok(run(steps_run, RunOutcome::LeaseLost)),
+            };
+            match result {
+                Ok(outcome) => {
+                    let value = super::exec::outcome_json(&outcome);
+                    jobs.step_done(job.id, &self.owner, seq, &value).await?;
+                    steps[i].status = StepStatus::Done;
+                    steps[i].result = Some(value);
+                    tracing::info!(job = job.id.0, seq, changed = outcome.changed, "step done");
+                }
+                Err(err) => {
+                    let reason = format!("step {seq} ({}): {err}", op.describe());
+                    jobs.step_failed(job.id, &self.owner, seq, &reason).await?;
+                    steps[i].status = StepStatus::Failed;
+                    steps[i].error = Some(reason.clone());
+                    tracing::warn!(job = job.id.0, seq, transient = err.is_transient(), error = %err, "step failed");
+                    if err.is_transient() && job.attempts < self.policy.max_attempts {
+                        let not_before = Utc::now() + self.backoff(job.attempts, &err);
+                        jobs.retry_later(job.id, &self.owner, not_before, &reason)
+                            .await?;
+                        return Ok(run(
+                            steps_run,
+                            RunOutcome::RetryLater { not_before, reason },
+                        ));
+                    }
+                    let reason = if err.is_transient() {
+                        format!("gave up after {} attempts: {reason}", job.attempts)
+                    } else {
+                        reason
+                    };
+                    self.fail(&job, &steps, &reason).await?;
+                    return Ok(run(steps_run, RunOutcome::Failed { reason }));
+                }
+            }
+        }
+        let audit = audit_entry(&job, &steps, "succeeded", None);
+        jobs.finish(
+            job.id,
+            &self.owner,
+            JobOutcome::Succeeded,
+            None,
+            Some(&audit),
+        )
+        .await?;
+        tracing::info!(job = job.id.0, kind = %job.kind, "job succeeded");
+        Ok(run(steps_run, RunOutcome::Succeeded))
+    }
+
+    /// The pause before attempt `attempts + 1`: exponential from [`WorkerPolicy::backoff`],
+    /// capped, never shorter than Atlassian's `Retry-After`, with up to a quarter of jitter.
+    fn backoff(&self, attempts: i64, err: &StepError) -> chrono::Duration {
+        let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+        let base = self
+            .policy
+            .backoff
+            .saturating_mul(2u32.saturating_pow(exp))
+            .min(self.policy.max_backoff);
+        let jitter_range = base.as_millis() / 4;
+        let jitter = if jitter_range == 0 {
+            0
+        } else {
+            u128::from(Utc::now().timestamp_subsec_nanos()) % jitter_range
+        };
+        let pause = (base + Duration::from_millis(u64::try_from(jitter).unwrap_or(0)))
+            .max(err.retry_after().unwrap_or_default());
+        chrono::Duration::from_std(pause).unwrap_or(chrono::Duration::MAX)
+    }
+
+    async fn fail(
+        &self,
+        job: &Job,
+        steps: &[JobStep],
+        reason: &str,
+    ) -> Result<(), steward_store::Error> {
+        let audit = audit_entry(job, steps, "failed", Some(reason));
+        self.store
+            .jobs()
+            .finish(
+                job.id,
+                &self.owner,
+                JobOutcome::Failed,
+                Some(reason),
+                Some(&audit),
+            )
+            .await?;
+        tracing::warn!(job = job.id.0, kind = %job.kind, reason, "job failed");
+        Ok(())
+    }
+}
+
+/// The audit entry a job ends with: who asked, the job kind as action, the subject, the
+/// requester's reason, and every step with its API call and result.
+fn audit_entry(job: &Job, steps: &[JobStep], result: &str, error: Option<&str>) -> NewAuditEntry {
+    let steps: Vec<Value> = steps
+        .iter()
+        .map(|s| {
+            json!({
+                "seq": s.seq,
+                "step": s.name,
+                "api_call": s.api_call,
+                "status": s.status.as_str(),
+                "result": s.result,
+                "error": s.error,
+            })
+        })
+        .collect();
+    let mut detail = json!({ "job": job.id.0, "steps": steps });
+    if let Some(error) = error {
+        detail["error"] = json!(error);
+    }
+    NewAuditEntry {
+        actor: job.requested_by.clone(),
+        action: job.kind.clone(),
+        subject: Some(job.subject.clone()),
+        reason: Some(job.reason.clone()),
+        detail,
+        result: result.to_owned(),
+        job: None,
+    }
+}
+
+/// Turns a plan into a job (one step per planned operation: its sentence, API call and JSON)
+/// and enqueues it with a "requested" audit entry (action = `kind`, result `requested`) in the
+/// same transaction. With an `idempotency_key` already used, nothing is written and the first
+/// job comes back (`created: false`).
+///
+/// # Errors
+/// [`WorkerError::Json`] if the plan does not encode, [`WorkerError::Store`].
+pub async fn enqueue_plan(
+    store: &Store,
+    plan: &Plan,
+    kind: &str,
+    requested_by: &str,
+    reason: &str,
+    idempotency_key: Option<&str>,
+) -> Result<Enqueued, WorkerError> {
+    let steps = plan
+        .ops
+        .iter()
+        .map(|p| {
+            Ok(NewStep {
+                name: p.op.describe(),
+                api_call: p.op.api_call().to_owned(),
+                op: serde_json::to_value(p)?,
+            })
+        })
+        .collect::<Result<Vec<_>, serde_json::Error>>()?;
+    let job = NewJob {
+        kind: kind.to_owned(),
+        subject: plan.subject.email.clone(),
+        requested_by: requested_by.to_owned(),
+        reason: reason.to_owned(),
+        idempotency_key: idempotency_key.map(str::to_owned),
+        plan: serde_json::to_value(plan)?,
+        steps,
+        not_before: None,
+    };
+    let audit = NewAuditEntry {
+        actor: requested_by.to_owned(),
+        action: kind.to_owned(),
+        subject: Some(plan.subject.email.clone()),
+        reason: Some(reason.to_owned()),
+        detail: json!({
+            "ops": plan.ops.iter().map(|p| json!({
+                "op": p.op.describe(),
+                "api_call": p.op.api_call(),
+                "why": p.why,
+            })).collect::<Vec<_>>(),
+            "planned_against_run": plan.planned_against_run,
+        }),
+        result: "requested".to_owned(),
+        job: None,
+    };
+    Ok(store.jobs().enqueue(&job, Some(&audit)).await?)
+}
