@@ -1,6 +1,8 @@
 //! Integration tests of the engine against the in-process simulator.
 
 mod access;
+mod catalog;
+mod plan;
 mod support;
 mod sync;
 mod sync_changes;
