@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod changes;
+mod entitlements;
 mod init;
 mod sandbox;
 mod sync;
@@ -24,5 +25,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Changes(args) => changes::run(&cli, args).await,
         Command::Users(args) => users::list(&cli, args).await,
         Command::User(args) => users::show(&cli, args).await,
+        Command::Entitlements(args) => entitlements::list(&cli, args).await,
+        Command::Plan(args) => entitlements::plan(&cli, args).await,
     }
 }

@@ -2,6 +2,7 @@
 
 mod changes;
 mod config;
+mod entitlements;
 mod init;
 mod sync;
 mod users;
