@@ -76,6 +76,10 @@ pub enum Command {
     ///
     /// Exits 1 when nothing has been synced yet or no account has that email.
     User(UserArgs),
+    /// Lists what can be granted (the entitlement catalog of the latest sync)
+    Entitlements(EntitlementsArgs),
+    /// Prints the plan of a grant, revoke or offboarding without applying it (a dry run)
+    Plan(PlanArgs),
 }
 
 /// `steward init`.
@@ -355,4 +359,56 @@ pub struct SandboxArgs {
     /// Overwrite an existing configuration file.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EntitlementsArgs {
+    /// Only this product's entitlements (groups belong to no product)
+    #[arg(long, value_name = "PRODUCT", value_parser = product_parser())]
+    pub product: Option<steward_engine::Product>,
+    /// Also list platform roles (site admin, org admin)
+    #[arg(long)]
+    pub platform_roles: bool,
+    /// The database to read (default: the configured one)
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+/// What `steward plan` plans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanAction {
+    /// Give the person the entitlements
+    Grant,
+    /// Take the entitlements away
+    Revoke,
+    /// Offboard the person at `--level`
+    Offboard,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// grant, revoke or offboard
+    #[arg(value_enum)]
+    pub action: PlanAction,
+    /// The person (email, any case)
+    pub email: String,
+    /// Entitlement ids (`steward entitlements` lists them); none for offboard
+    pub entitlements: Vec<String>,
+    /// How far an offboarding goes: revoke-roles, suspend, remove, deactivate
+    #[arg(long, value_name = "LEVEL", value_parser = level_parser())]
+    pub level: Option<steward_engine::provision::OffboardLevel>,
+    /// Allow platform roles (site admin, org admin) as entitlements
+    #[arg(long)]
+    pub platform_roles: bool,
+    /// The integration account to protect (default: the configured `integration_email`)
+    #[arg(long, value_name = "EMAIL")]
+    pub integration_email: Option<String>,
+    /// The database to read (default: the configured one)
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+fn level_parser()
+-> impl clap::builder::TypedValueParser<Value = steward_engine::provision::OffboardLevel> {
+    |s: &str| s.parse::<steward_engine::provision::OffboardLevel>()
 }

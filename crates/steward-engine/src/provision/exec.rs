@@ -12,12 +12,12 @@
 //! (a product out of seats, an IdP-managed account or group, 403, a missing resource, an
 //! unmanaged account that cannot be deactivated) stop the job with a clear reason.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use atlassian_client::api::org::{
-    ALL_DIRECTORIES, InviteRequest, RoleAssignmentFilter, UserSearch,
+    ALL_DIRECTORIES, DirectoryFilter, InviteRequest, RoleAssignmentFilter, UserSearch,
 };
 use atlassian_client::models::org::{
     AccountStatus, ClaimStatus, DirectoryUser, ManagementSource, MembershipStatus, RoleAssignment,
@@ -31,22 +31,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use steward_store::{JobId, NewBundle, Store};
 
-use super::op::{ORG_ADMIN, Op, Subject};
+use super::catalog::org_ari;
+use super::op::{Experience, ORG_ADMIN, Op, Subject};
+use super::plan::{DeskRef, PageFlags, RestoreBundle};
 
 /// How long a `Verify` keeps re-reading before it reports a difference, by default.
 pub const VERIFY_ATTEMPTS: u32 = 6;
 /// The first pause between two `Verify` reads (doubled each time), by default.
 pub const VERIFY_BACKOFF: Duration = Duration::from_millis(250);
-
-/// Which user-management experience the org uses (how product access is granted there).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Experience {
-    /// One directory; access as roles on resources, granted directly or through groups.
-    Centralized,
-    /// One directory per site; granting a product role adds the person to its default group.
-    Original,
-}
 
 /// What [`execute_op`] needs around the operation: the client, the store (restore bundles),
 /// the job it runs for, the plan's other operations (what `Verify` checks), and the subject's
@@ -1123,25 +1115,6 @@ async fn portal_only(
 
 // ---- restore bundle ----------------------------------------------------------------------------
 
-/// What a restore bundle holds (the `content` of [`NewBundle`]).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct BundleContent {
-    /// Roles held directly: (resource, role).
-    pub roles: Vec<(String, String)>,
-    /// Roles held through groups or inferred (restored by the groups, listed for people).
-    pub indirect_roles: Vec<(String, String)>,
-    /// Groups: (id, name).
-    pub groups: Vec<(String, String)>,
-    /// Whether Org admin was held.
-    pub org_admin: bool,
-    /// Statuspage page roles by page id, when on the Statuspage team.
-    pub statuspage: Option<BTreeMap<String, PageRoles>>,
-    /// JSM desks as a customer: (site, desk id).
-    pub jsm_desks: Vec<(String, String)>,
-    /// The composite status when saved (`active`, `suspended`, …).
-    pub status: Option<String>,
-}
-
 async fn save_bundle(ctx: &mut ExecContext<'_>, subject: &Subject, calls: &mut Calls) -> Done {
     let user = current_user(ctx, subject, calls).await?;
     let account = user.account_id.clone();
@@ -1160,12 +1133,21 @@ async fn save_bundle(ctx: &mut ExecContext<'_>, subject: &Subject, calls: &mut C
         ));
     }
     let held = role_assignments(ctx.client, &account, calls).await?;
-    let mut content = BundleContent {
-        org_admin: user
-            .platform_roles
-            .iter()
-            .flatten()
-            .any(|r| *r == RoleId::from(ORG_ADMIN)),
+    let directories = ctx
+        .client
+        .org()
+        .directories(&DirectoryFilter {
+            account_id: Some(account.clone()),
+            ..DirectoryFilter::default()
+        })
+        .try_collect::<Vec<_>>()
+        .await
+        .map_err(|e| classify(e, "listing the account's directories", Concerns::Other))?;
+    calls.ok("GET /admin/v2/orgs/{orgId}/directories?accountId=");
+    let mut content = RestoreBundle {
+        email: subject.email.clone(),
+        account_id: Some(account.clone()),
+        directories: directories.into_iter().map(|d| d.directory_id).collect(),
         groups: user
             .groups
             .iter()
@@ -1173,23 +1155,29 @@ async fn save_bundle(ctx: &mut ExecContext<'_>, subject: &Subject, calls: &mut C
             .map(|g| (g.id.clone(), g.name.clone().unwrap_or_default()))
             .collect(),
         status: user.status.as_ref().map(|s| s.to_string()),
-        ..Default::default()
+        ..RestoreBundle::default()
     };
-    let mut roles = BTreeSet::new();
-    let mut indirect = BTreeSet::new();
+    let org_admin = user
+        .platform_roles
+        .iter()
+        .flatten()
+        .any(|r| *r == RoleId::from(ORG_ADMIN));
+    if org_admin && let Ok(org_id) = ctx.client.org_id() {
+        content
+            .roles
+            .insert((org_ari(org_id), ORG_ADMIN.to_owned()));
+    }
     for a in &held {
         for role in a.role_ids() {
             let (direct, _) = methods(std::slice::from_ref(a), &a.resource_id, &role);
             let key = (a.resource_id.clone(), role.to_string());
             if direct {
-                roles.insert(key);
+                content.roles.insert(key);
             } else {
-                indirect.insert(key);
+                content.indirect_roles.insert(key);
             }
         }
     }
-    content.roles = roles.into_iter().collect();
-    content.indirect_roles = indirect.into_iter().collect();
     if ctx.client.statuspage().is_ok()
         && let Some(member) = team_member(ctx, &subject.email, calls).await?
         && let Ok(sp) = ctx.client.statuspage()
@@ -1199,7 +1187,20 @@ async fn save_bundle(ctx: &mut ExecContext<'_>, subject: &Subject, calls: &mut C
             .await
             .map_err(|e| classify(e, "reading Statuspage page permissions", Concerns::Other))?;
         calls.ok("GET /v1/organizations/{organization_id}/permissions/{user_id}");
-        content.statuspage = Some(perms.pages);
+        content.statuspage = Some(
+            perms
+                .pages
+                .into_iter()
+                .map(|(page, roles)| {
+                    let flags = PageFlags {
+                        page_configuration: roles.page_configuration.unwrap_or(false),
+                        incident_manager: roles.incident_manager.unwrap_or(false),
+                        maintenance_manager: roles.maintenance_manager.unwrap_or(false),
+                    };
+                    (page, flags)
+                })
+                .collect(),
+        );
     }
     for site in ctx.sites.clone() {
         let Ok(jsm) = ctx.client.jsm(&site) else {
@@ -1215,7 +1216,10 @@ async fn save_bundle(ctx: &mut ExecContext<'_>, subject: &Subject, calls: &mut C
         for desk in desks {
             let id = desk.id.clone();
             if is_desk_customer(ctx, &site, &id, &account, &subject.email, calls).await? {
-                content.jsm_desks.push((site.clone(), id));
+                content.jsm_desks.insert(DeskRef {
+                    site: site.clone(),
+                    service_desk_id: id,
+                });
             }
         }
     }

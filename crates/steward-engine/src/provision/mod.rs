@@ -1,15 +1,30 @@
 //! Provisioning and deprovisioning: the entitlement catalog, the planner, and the executor
 //! that runs a plan as a durable job of journaled, idempotent steps.
 //!
-//! [`op`] defines what a plan is made of; [`exec`] applies one operation, idempotently;
-//! [`worker`] runs plans as durable jobs of journaled steps.
+//! [`op`] defines what a plan is made of. [`catalog`] lists what can be granted, [`plan`]
+//! computes plans (pure functions of the synced state), and [`guard`] holds the guard rails
+//! the planner applies. [`exec`] applies one operation, idempotently; [`worker`] runs plans as
+//! durable jobs of journaled steps.
 
+pub mod catalog;
 pub mod exec;
+pub mod guard;
 pub mod op;
+pub mod plan;
 pub mod worker;
 
-pub use exec::{
-    ApiCall, BundleContent, ExecContext, Experience, Permanent, StepError, StepOutcome, execute_op,
+pub use catalog::{
+    Catalog, CatalogConfig, CatalogError, CatalogInput, Entitlement, EntitlementId,
+    EntitlementIdError, EntitlementKind, ProductRole, Risk, StatuspageRole,
 };
-pub use op::{ORG_ADMIN, Op, Plan, PlannedOp, Subject};
+pub use exec::{
+    ApiCall, ExecContext, Permanent, StepError, StepOutcome, execute_op,
+};
+pub use guard::{DEFAULT_MASS_CHANGE_SHARE, GuardError, mass_change};
+pub use op::{Experience, ORG_ADMIN, Op, Plan, PlannedOp, Subject};
+pub use plan::{
+    AccountState, DeskRef, GroupFacts, HeldRole, HeldSource, OffboardLevel, OrgFacts,
+    PageFlags, PersonState, PlanError, RestoreBundle, apply_op, person_state, plan_grant,
+    plan_offboard, plan_restore, plan_revoke,
+};
 pub use worker::{JobRun, RunOutcome, Worker, WorkerError, WorkerPolicy, enqueue_plan};

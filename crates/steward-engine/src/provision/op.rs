@@ -12,6 +12,27 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The org's user-management experience.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Experience {
+    /// Original: product access through each product's default group.
+    Original,
+    /// Centralized: product access through roles.
+    Centralized,
+}
+
+impl Experience {
+    /// From the snapshot's `org.user_management` (`original`; anything else is centralized).
+    pub fn parse(user_management: &str) -> Experience {
+        if user_management.eq_ignore_ascii_case("original") {
+            Experience::Original
+        } else {
+            Experience::Centralized
+        }
+    }
+}
+
 /// The person a plan is for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subject {

@@ -2,6 +2,8 @@
 
 mod access;
 mod exec;
+mod catalog;
+mod plan;
 mod support;
 mod sync;
 mod sync_changes;

@@ -3,6 +3,7 @@
 mod audit;
 mod changes;
 mod demo;
+mod entitlements;
 mod init;
 mod jobs;
 mod sandbox;
@@ -33,6 +34,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Job(args) => jobs::show(&cli, args).await,
         Command::Users(args) => users::list(&cli, args).await,
         Command::User(args) => users::show(&cli, args).await,
+        Command::Entitlements(args) => entitlements::list(&cli, args).await,
+        Command::Plan(args) => entitlements::plan(&cli, args).await,
     }
 }
 

@@ -4,6 +4,7 @@ mod audit;
 mod changes;
 mod config;
 mod demo;
+mod entitlements;
 mod init;
 mod sync;
 mod users;
