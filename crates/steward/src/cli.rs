@@ -42,10 +42,23 @@ pub enum Command {
     /// The audit log of every change Steward made or was asked to make; `audit verify` checks
     /// that nobody tampered with it.
     Audit(AuditArgs),
-    /// The provisioning jobs, newest last.
+    /// The provisioning jobs, oldest first; `jobs ID` shows one with its step journal.
     Jobs(JobsArgs),
-    /// One job and its step journal.
-    Job(JobArgs),
+    /// Give a person entitlements: plan, then run it as a journaled job (creating the account
+    /// if needed).
+    ///
+    /// Exits 0 when the job succeeded (or there was nothing to do), 1 when it failed or a guard
+    /// rail refused, 2 on a usage error.
+    Grant(ChangeArgs),
+    /// Take entitlements away (a restore bundle is saved first).
+    Revoke(ChangeArgs),
+    /// Take everything away from a person, up to `--level`: revoke-roles, suspend, remove or
+    /// deactivate (a restore bundle is saved first).
+    Offboard(OffboardArgs),
+    /// Give back what the person's latest restore bundle holds.
+    Restore(RestoreArgs),
+    /// Run queued jobs until Ctrl-C (several workers may share a PostgreSQL database).
+    Worker(WorkerArgs),
     /// Try Steward with nothing to set up: verify, sync, a change made by another admin in a
     /// built-in sandbox organization, and a second sync that flags it as out-of-band.
     ///
@@ -256,6 +269,8 @@ pub enum AuditCommand {
 /// `steward jobs`.
 #[derive(Debug, Args)]
 pub struct JobsArgs {
+    /// One job to show with its step journal.
+    pub id: Option<i64>,
     /// Only jobs in this status (queued, running, succeeded, failed, cancelled).
     #[arg(long)]
     pub status: Option<String>,
@@ -270,11 +285,75 @@ pub struct JobsArgs {
     pub database_url: Option<String>,
 }
 
-/// `steward job`.
+/// What every applying command (grant, revoke, offboard, restore) takes.
 #[derive(Debug, Args)]
-pub struct JobArgs {
-    /// The job id (`steward jobs` lists them).
-    pub id: i64,
+pub struct ApplyFlags {
+    /// Why (recorded in the audit log with the job).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Who asks (default: `cli:<your OS user>`), recorded in the audit log.
+    #[arg(long, value_name = "WHO")]
+    pub requested_by: Option<String>,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Confirm a change the mass-change guard rail holds back (it touches more than 10% of
+    /// the people).
+    #[arg(long)]
+    pub yes: bool,
+    /// Queue the job and return; `steward worker` runs it.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// The database (default: the configuration's).
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+/// `steward grant` / `steward revoke`.
+#[derive(Debug, Args)]
+pub struct ChangeArgs {
+    /// The person (email, any case).
+    pub email: String,
+    /// Entitlement ids (`steward entitlements` lists them), e.g. `jira:acme/user`.
+    #[arg(required = true)]
+    pub entitlements: Vec<String>,
+    /// Allow platform roles (site admin, org admin) as entitlements.
+    #[arg(long)]
+    pub platform_roles: bool,
+    /// Options shared by every applying command.
+    #[command(flatten)]
+    pub flags: ApplyFlags,
+}
+
+/// `steward offboard`.
+#[derive(Debug, Args)]
+pub struct OffboardArgs {
+    /// The person (email, any case).
+    pub email: String,
+    /// How far: revoke-roles (alias roles), suspend, remove, deactivate.
+    #[arg(long, value_name = "LEVEL", value_parser = level_parser())]
+    pub level: steward_engine::provision::OffboardLevel,
+    /// Options shared by every applying command.
+    #[command(flatten)]
+    pub flags: ApplyFlags,
+}
+
+/// `steward restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The person (email, any case).
+    pub email: String,
+    /// Options shared by every applying command.
+    #[command(flatten)]
+    pub flags: ApplyFlags,
+}
+
+/// `steward worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Run what is claimable now, then exit.
+    #[arg(long)]
+    pub once: bool,
     /// The database (default: the configuration's).
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
@@ -383,6 +462,8 @@ pub enum PlanAction {
     Revoke,
     /// Offboard the person at `--level`
     Offboard,
+    /// Give back what the person's latest restore bundle holds
+    Restore,
 }
 
 #[derive(Debug, Args)]

@@ -17,14 +17,12 @@ pub use catalog::{
     Catalog, CatalogConfig, CatalogError, CatalogInput, Entitlement, EntitlementId,
     EntitlementIdError, EntitlementKind, ProductRole, Risk, StatuspageRole,
 };
-pub use exec::{
-    ApiCall, ExecContext, Permanent, StepError, StepOutcome, execute_op,
-};
+pub use exec::{ApiCall, ExecContext, Permanent, StepError, StepOutcome, execute_op};
 pub use guard::{DEFAULT_MASS_CHANGE_SHARE, GuardError, mass_change};
 pub use op::{Experience, ORG_ADMIN, Op, Plan, PlannedOp, Subject};
 pub use plan::{
-    AccountState, DeskRef, GroupFacts, HeldRole, HeldSource, OffboardLevel, OrgFacts,
-    PageFlags, PersonState, PlanError, RestoreBundle, apply_op, person_state, plan_grant,
-    plan_offboard, plan_restore, plan_revoke,
+    AccountState, DeskRef, GroupFacts, HeldRole, HeldSource, OffboardLevel, OrgFacts, PageFlags,
+    PersonState, PlanError, RestoreBundle, apply_op, person_state, plan_grant, plan_offboard,
+    plan_restore, plan_revoke,
 };
 pub use worker::{JobRun, RunOutcome, Worker, WorkerError, WorkerPolicy, enqueue_plan};

@@ -296,6 +296,9 @@ pub struct Plan {
     pub ops: Vec<PlannedOp>,
     /// The sync run the plan was computed against (apply re-checks state newer than it).
     pub planned_against_run: Option<i64>,
+    /// For a restore: the restore bundle it gives back, marked restored when the job succeeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restores_bundle: Option<i64>,
 }
 
 impl Plan {

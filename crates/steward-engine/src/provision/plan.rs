@@ -668,6 +668,7 @@ impl Builder {
             subject: state.subject(),
             ops: self.ops,
             planned_against_run: None,
+            restores_bundle: None,
         }
     }
 }

@@ -22,13 +22,13 @@ use atlassian_client::Client;
 use chrono::Utc;
 use serde_json::{Value, json};
 use steward_store::{
-    ClaimedJob, Enqueued, Job, JobId, JobOutcome, JobStep, NewAuditEntry, NewJob, NewStep,
-    StepStatus, Store,
+    BundleId, ClaimedJob, Enqueued, Job, JobId, JobOutcome, JobStep, NewAuditEntry, NewJob,
+    NewStep, StepStatus, Store,
 };
 use tokio::sync::watch;
 
-use super::exec::{ExecContext, StepError, execute_op};
-use super::op::{Plan, PlannedOp};
+use super::exec::{ExecContext, KEPT_ON_OPEN_DESK, StepError, execute_op};
+use super::op::{Op, Plan, PlannedOp};
 use crate::target::Target;
 
 /// The default lease a worker holds a job under.
@@ -285,6 +285,23 @@ impl Worker {
                 .next_back()
                 .map(str::to_owned)
         });
+        // Customer removals an open desk refused in an earlier run of this job.
+        for (step, planned) in steps.iter().zip(&ops) {
+            if let Op::RemoveJsmCustomer {
+                site,
+                service_desk_id,
+            } = &planned.op
+                && step.status == StepStatus::Done
+                && step
+                    .result
+                    .as_ref()
+                    .and_then(|r| r.get("summary")?.as_str())
+                    .is_some_and(|s| s.starts_with(KEPT_ON_OPEN_DESK))
+            {
+                ctx.open_desks
+                    .insert((site.clone(), service_desk_id.clone()));
+            }
+        }
         let jobs = self.store.jobs();
         let mut renewed = Instant::now();
         let mut steps_run = 0;
@@ -352,6 +369,19 @@ impl Worker {
         )
         .await?;
         tracing::info!(job = job.id.0, kind = %job.kind, "job succeeded");
+        // A restore marks its bundle restored (idempotent; if this is lost to a crash, the
+        // next restore of the person plans nothing, since the access is back).
+        if let Some(bundle) = serde_json::from_value::<Plan>(job.plan.clone())
+            .ok()
+            .and_then(|p| p.restores_bundle)
+            && let Err(e) = self
+                .store
+                .bundles()
+                .mark_restored(BundleId(bundle), job.id)
+                .await
+        {
+            tracing::warn!(job = job.id.0, bundle, error = %e, "cannot mark the bundle restored");
+        }
         Ok(run(steps_run, RunOutcome::Succeeded))
     }
 

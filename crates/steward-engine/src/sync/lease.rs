@@ -17,8 +17,8 @@ fn host() -> Option<String> {
         .filter(|h| !h.is_empty() && !h.contains('/'))
 }
 
-/// A fresh holder name for this process: `<host>/<pid>/<nonce>`.
-pub(crate) fn owner_id() -> String {
+/// A fresh holder name for this process, `<host>/<pid>/<nonce>`: for leases and job workers.
+pub fn owner_id() -> String {
     let nonce: u64 = rand_nonce();
     format!(
         "{}/{}/{nonce:016x}",

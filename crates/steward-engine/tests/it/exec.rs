@@ -73,6 +73,7 @@ fn plan(subject: &Subject, ops: Vec<Op>) -> Plan {
             })
             .collect(),
         planned_against_run: None,
+        restores_bundle: None,
     }
 }
 

@@ -1,8 +1,8 @@
 //! Integration tests of the engine against the in-process simulator.
 
 mod access;
-mod exec;
 mod catalog;
+mod exec;
 mod plan;
 mod support;
 mod sync;

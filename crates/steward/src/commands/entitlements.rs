@@ -8,19 +8,21 @@ use std::fmt::Write;
 use anyhow::Context;
 use serde_json::json;
 use steward_engine::provision::{
-    Catalog, CatalogConfig, DEFAULT_MASS_CHANGE_SHARE, Entitlement, OrgFacts, Plan, PlanError,
-    mass_change, person_state, plan_grant, plan_offboard, plan_revoke,
+    Catalog, CatalogConfig, DEFAULT_MASS_CHANGE_SHARE, Entitlement, OffboardLevel, OrgFacts, Plan,
+    PlanError, RestoreBundle, mass_change, person_state, plan_grant, plan_offboard, plan_restore,
+    plan_revoke,
 };
-use steward_store::{AccountFilter, Snapshot, Store, redact_url};
+use steward_store::{AccountFilter, BundleId, Snapshot, Store};
 
 use super::{EXIT_ERROR, EXIT_FAILED};
 use crate::cli::{Cli, EntitlementsArgs, Output, PlanAction, PlanArgs};
 use crate::config;
-use crate::output::csv_field;
+use crate::output::{csv_field, table};
 
 /// `steward entitlements`.
 pub async fn list(cli: &Cli, args: &EntitlementsArgs) -> anyhow::Result<u8> {
-    let Some((store, snapshot)) = open(cli, args.database_url.as_deref()).await? else {
+    let Some((store, snapshot)) = super::open_snapshot(cli, args.database_url.as_deref()).await?
+    else {
         return Ok(EXIT_FAILED);
     };
     let config = CatalogConfig {
@@ -68,52 +70,76 @@ fn render_catalog(entitlements: &[&Entitlement], format: Output) -> anyhow::Resu
         }
         Output::Table => {
             let rows: Vec<Vec<String>> = entitlements.iter().map(|e| row(e)).collect();
-            let mut out = table(&["ID", "PRODUCT", "SITE", "RISK", "TITLE"], &rows);
+            let mut out = table(&["ID", "PRODUCT", "SITE", "RISK", "TITLE"], &rows, "");
             let _ = writeln!(out, "\n{} entitlement(s)", entitlements.len());
             out
         }
     })
 }
 
+/// What to plan: the arguments `steward plan` and the applying commands share.
+#[derive(Debug, Clone)]
+pub struct PlanRequest {
+    /// Grant, revoke, offboard or restore.
+    pub action: PlanAction,
+    /// The person.
+    pub email: String,
+    /// Entitlement ids (grant, revoke).
+    pub entitlements: Vec<String>,
+    /// How far an offboarding goes.
+    pub level: Option<OffboardLevel>,
+    /// Platform roles allowed as entitlements.
+    pub platform_roles: bool,
+}
+
+impl PlanRequest {
+    fn of(args: &PlanArgs) -> PlanRequest {
+        PlanRequest {
+            action: args.action,
+            email: args.email.clone(),
+            entitlements: args.entitlements.clone(),
+            level: args.level,
+            platform_roles: args.platform_roles,
+        }
+    }
+
+    /// A usage error (what is missing or extra), if any.
+    pub fn usage_error(&self) -> Option<String> {
+        let verb = action_name(self.action);
+        match (self.action, self.level, self.entitlements.is_empty()) {
+            (PlanAction::Offboard, None, _) => Some(format!(
+                "`{verb}` needs --level (revoke-roles, suspend, remove or deactivate)"
+            )),
+            (PlanAction::Offboard | PlanAction::Restore, _, false) => Some(format!(
+                "`{verb}` takes no entitlements: it works on everything the person has (or had)"
+            )),
+            (PlanAction::Grant | PlanAction::Revoke, _, true) => Some(format!(
+                "name at least one entitlement to {verb} (`steward entitlements` lists them)"
+            )),
+            (PlanAction::Grant | PlanAction::Revoke | PlanAction::Restore, Some(_), _) => {
+                Some("--level is for offboarding only".to_owned())
+            }
+            _ => None,
+        }
+    }
+}
+
 /// `steward plan`.
 pub async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
-    match (args.action, args.level, args.entitlements.is_empty()) {
-        (PlanAction::Offboard, None, _) => {
-            eprintln!(
-                "`steward plan offboard` needs --level (revoke-roles, suspend, remove or \
-                 deactivate)"
-            );
-            return Ok(EXIT_ERROR);
-        }
-        (PlanAction::Offboard, Some(_), false) => {
-            eprintln!(
-                "`steward plan offboard` takes no entitlements: it plans taking everything away \
-                 at --level"
-            );
-            return Ok(EXIT_ERROR);
-        }
-        (PlanAction::Grant | PlanAction::Revoke, _, true) => {
-            eprintln!(
-                "name at least one entitlement to {} (`steward entitlements` lists them)",
-                action_name(args.action)
-            );
-            return Ok(EXIT_ERROR);
-        }
-        (PlanAction::Grant | PlanAction::Revoke, Some(_), false) => {
-            eprintln!("--level is for `steward plan offboard` only");
-            return Ok(EXIT_ERROR);
-        }
-        (PlanAction::Offboard, Some(_), true)
-        | (PlanAction::Grant | PlanAction::Revoke, None, false) => {}
+    let req = PlanRequest::of(args);
+    if let Some(usage) = req.usage_error() {
+        eprintln!("{usage}");
+        return Ok(EXIT_ERROR);
     }
     let integration_email = match &args.integration_email {
         Some(email) => Some(email.clone()),
         None => configured_integration_email(cli),
     };
-    let Some((store, snapshot)) = open(cli, args.database_url.as_deref()).await? else {
+    let Some((store, snapshot)) = super::open_snapshot(cli, args.database_url.as_deref()).await?
+    else {
         return Ok(EXIT_FAILED);
     };
-    let outcome = compute(&snapshot, args, integration_email.as_deref()).await;
+    let outcome = compute(&store, &snapshot, &req, integration_email.as_deref()).await;
     store.close().await;
     let (plan, total) = match outcome? {
         Computed::Planned { plan, total_people } => (plan, total_people),
@@ -122,50 +148,70 @@ pub async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_ERROR);
         }
         Computed::Refused(err) => {
-            print!("{}", render_refusal(args, &err, cli.output)?);
+            print!("{}", render_refusal(&req, &err, cli.output)?);
             return Ok(EXIT_FAILED);
         }
     };
-    let touched = usize::from(!plan.is_noop());
-    let verdict = mass_change(touched, total, DEFAULT_MASS_CHANGE_SHARE).err();
+    let verdict = mass_change_verdict(&plan, total);
     print!(
         "{}",
         render_plan(
-            args,
+            &req,
             &plan,
-            verdict.as_ref().map(ToString::to_string),
+            verdict.as_deref(),
             integration_email.as_deref(),
+            true,
             cli.output
         )?
     );
     Ok(0)
 }
 
-enum Computed {
-    Planned { plan: Plan, total_people: usize },
+/// The mass-change guard rail's refusal of a one-person plan in an org of `total` people
+/// (small orgs: one person can exceed the share), if any.
+pub fn mass_change_verdict(plan: &Plan, total: usize) -> Option<String> {
+    let touched = usize::from(!plan.is_noop());
+    mass_change(touched, total, DEFAULT_MASS_CHANGE_SHARE)
+        .err()
+        .map(|e| e.to_string())
+}
+
+/// A computed plan, or why there is none.
+pub enum Computed {
+    /// The plan, the number of people in the org, and the restore bundle it restores.
+    Planned {
+        /// The plan (a restore's names its bundle).
+        plan: Plan,
+        /// People in the latest sync.
+        total_people: usize,
+    },
+    /// An argument names nothing (unknown entitlement, no bundle): a usage error.
     Unresolved(String),
+    /// The planner or a guard rail refused.
     Refused(PlanError),
 }
 
-async fn compute(
+/// Plans `req` against the latest sync.
+pub async fn compute(
+    store: &Store,
     snapshot: &Snapshot,
-    args: &PlanArgs,
+    req: &PlanRequest,
     integration_email: Option<&str>,
 ) -> anyhow::Result<Computed> {
     let config = CatalogConfig {
-        platform_roles: args.platform_roles,
+        platform_roles: req.platform_roles,
     };
     let catalog = Catalog::from_snapshot(snapshot, &config)
         .await
         .context("cannot read the catalog of the latest sync")?;
-    let entitlements = match catalog.resolve_all(&args.entitlements) {
+    let entitlements = match catalog.resolve_all(&req.entitlements) {
         Ok(e) => e,
         Err(e) => return Ok(Computed::Unresolved(e.to_string())),
     };
     let facts = OrgFacts::from_snapshot(snapshot, integration_email)
         .await
         .context("cannot read the org from the latest sync")?;
-    let state = person_state(snapshot, &args.email, &facts)
+    let state = person_state(snapshot, &req.email, &facts)
         .await
         .context("cannot read the person from the latest sync")?;
     let total_people = snapshot
@@ -173,39 +219,76 @@ async fn compute(
         .await
         .context("cannot count the people of the latest sync")?
         .len();
-    let planned = match (args.action, args.level) {
+    let mut bundle_id: Option<BundleId> = None;
+    let planned = match (req.action, req.level) {
         (PlanAction::Grant, _) => plan_grant(&state, &entitlements, &facts),
         (PlanAction::Revoke, _) => plan_revoke(&state, &entitlements, &facts),
         (PlanAction::Offboard, Some(level)) => plan_offboard(&state, level, &facts),
         (PlanAction::Offboard, None) => {
             return Ok(Computed::Unresolved("--level is required".to_owned()));
         }
+        (PlanAction::Restore, _) => {
+            let key = state
+                .account
+                .as_ref()
+                .map_or(req.email.as_str(), |a| a.account_id.as_str());
+            let found = match store.bundles().latest_for(key).await? {
+                Some(b) => Some(b),
+                None => store.bundles().latest_for(&req.email).await?,
+            };
+            let Some(found) = found else {
+                return Ok(Computed::Unresolved(format!(
+                    "no restore bundle for {}: Steward saves one before every revoke or \
+                     offboarding it runs, and none ran for this person",
+                    req.email
+                )));
+            };
+            if let (Some(at), Some(job)) = (found.restored_at, found.restored_by) {
+                return Ok(Computed::Unresolved(format!(
+                    "the latest restore bundle of {} was already restored (job {}, {}); \
+                     nothing newer to restore",
+                    req.email,
+                    job.0,
+                    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                )));
+            }
+            let content: RestoreBundle = serde_json::from_value(found.bundle.content.clone())
+                .context("the restore bundle does not decode (saved by another version?)")?;
+            bundle_id = Some(found.id);
+            plan_restore(&state, &content, &facts)
+        }
     };
     Ok(match planned {
         Ok(mut plan) => {
             plan.planned_against_run = Some(snapshot.run().0);
+            plan.restores_bundle = bundle_id.map(|b| b.0);
             Computed::Planned { plan, total_people }
         }
         Err(err) => Computed::Refused(err),
     })
 }
 
-fn action_name(action: PlanAction) -> &'static str {
+/// The verb of an action.
+pub fn action_name(action: PlanAction) -> &'static str {
     match action {
         PlanAction::Grant => "grant",
         PlanAction::Revoke => "revoke",
         PlanAction::Offboard => "offboard",
+        PlanAction::Restore => "restore",
     }
 }
 
-fn render_plan(
-    args: &PlanArgs,
+/// The plan as a numbered list (each step, its API call and why), JSON or CSV; `dry_run` adds
+/// that nothing was changed.
+pub fn render_plan(
+    args: &PlanRequest,
     plan: &Plan,
-    mass_change: Option<String>,
+    mass_change: Option<&str>,
     integration_email: Option<&str>,
+    dry_run: bool,
     format: Output,
 ) -> anyhow::Result<String> {
-    let guard = match &mass_change {
+    let guard = match mass_change {
         Some(message) => format!("confirmation needed: {message}"),
         None => "passed".to_owned(),
     };
@@ -235,7 +318,7 @@ fn render_plan(
                 "noop": plan.is_noop(),
                 "ops": steps,
                 "guard": {"passed": mass_change.is_none(), "detail": guard, "note": note},
-                "applied": false,
+                "applied": !dry_run,
             });
             format!("{}\n", serde_json::to_string_pretty(&value)?)
         }
@@ -294,13 +377,20 @@ fn render_plan(
             if let Some(note) = note {
                 let _ = writeln!(out, "Note: {note}");
             }
-            let _ = writeln!(out, "Dry run: nothing was changed.");
+            if dry_run {
+                let _ = writeln!(out, "Dry run: nothing was changed.");
+            }
             out
         }
     })
 }
 
-fn render_refusal(args: &PlanArgs, err: &PlanError, format: Output) -> anyhow::Result<String> {
+/// A refusal (planner or guard rail), with nothing changed.
+pub fn render_refusal(
+    args: &PlanRequest,
+    err: &PlanError,
+    format: Output,
+) -> anyhow::Result<String> {
     let guard = matches!(err, PlanError::Guard(_));
     Ok(match format {
         Output::Json => {
@@ -320,83 +410,17 @@ fn render_refusal(args: &PlanArgs, err: &PlanError, format: Output) -> anyhow::R
             } else {
                 "Cannot plan"
             };
-            format!("{what}: {err}\nDry run: nothing was changed.\n")
+            format!("{what}: {err}\nNothing was changed.\n")
         }
     })
 }
 
 /// The configured integration email, if a configuration file or the environment names one
 /// (a configuration that does not load is ignored here: the dry run only reads the store).
-fn configured_integration_email(cli: &Cli) -> Option<String> {
+pub fn configured_integration_email(cli: &Cli) -> Option<String> {
     let file = config::file_in_effect(cli.config.as_deref()).ok()?;
     config::load(file.as_deref())
         .ok()?
         .atlassian?
         .integration_email
-}
-
-/// The store and its latest completed snapshot; `None` (after saying why, and what to do) when
-/// there is no store yet or no sync has completed. A missing SQLite file is not created.
-async fn open(cli: &Cli, database_url: Option<&str>) -> anyhow::Result<Option<(Store, Snapshot)>> {
-    let url = match database_url {
-        Some(url) => url.to_owned(),
-        None => {
-            let file = config::file_in_effect(cli.config.as_deref())?;
-            config::load(file.as_deref())?.database.url
-        }
-    };
-    let no_sync = || {
-        eprintln!(
-            "nothing synced yet in {}: run `steward sync` first (or `steward sync --sandbox \
-             --database-url URL` to try the sandbox)",
-            redact_url(&url)
-        );
-    };
-    let file = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .and_then(|rest| rest.split('?').next())
-        .filter(|p| !p.is_empty() && *p != ":memory:");
-    if let Some(path) = file
-        && !std::path::Path::new(path).exists()
-    {
-        no_sync();
-        return Ok(None);
-    }
-    let store = Store::open(&url)
-        .await
-        .context("cannot open the database")?;
-    let snapshot = store.latest_snapshot().await;
-    let Some(snapshot) = snapshot.context("cannot read the latest sync")? else {
-        store.close().await;
-        no_sync();
-        return Ok(None);
-    };
-    Ok(Some((store, snapshot)))
-}
-
-/// Aligned columns under a header, two spaces apart, no trailing blanks.
-fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
-        for (w, v) in widths.iter_mut().zip(r) {
-            *w = (*w).max(v.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let mut s = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ");
-        s.truncate(s.trim_end().len());
-        s.push('\n');
-        s
-    };
-    let mut out = line(header.to_vec());
-    for r in rows {
-        out.push_str(&line(r.iter().map(String::as_str).collect()));
-    }
-    out
 }

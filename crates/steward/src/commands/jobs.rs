@@ -1,20 +1,25 @@
-//! `steward jobs [--status S] [--subject EMAIL] [--limit N]` and `steward job ID`: the
+//! `steward jobs [--status S] [--subject EMAIL] [--limit N]` and `steward jobs ID`: the
 //! provisioning jobs and, for one, its step journal (each step's API call, status, attempts,
 //! result or error).
 
 use anyhow::Context;
-use steward_store::{Job, JobId, JobQuery, JobStatus, redact_url};
+use steward_store::{Job, JobId, JobQuery, JobStatus, Store, redact_url};
 
 use super::EXIT_FAILED;
-use crate::cli::{Cli, JobArgs, JobsArgs, Output};
+use crate::cli::{Cli, JobsArgs, Output};
 use crate::output::{csv, table};
 
-pub async fn list(cli: &Cli, args: &JobsArgs) -> anyhow::Result<u8> {
+pub async fn run(cli: &Cli, args: &JobsArgs) -> anyhow::Result<u8> {
     let url = super::database_url(cli, args.database_url.as_deref())?;
     let Some(store) = super::open_existing(&url).await? else {
         eprintln!("no Steward database at {}: no jobs yet", redact_url(&url));
         return Ok(EXIT_FAILED);
     };
+    if let Some(id) = args.id {
+        let code = print_detail(cli, &store, JobId(id)).await;
+        store.close().await;
+        return code;
+    }
     let status = args
         .status
         .as_deref()
@@ -74,18 +79,13 @@ fn job_row(j: &Job) -> Vec<String> {
     ]
 }
 
-pub async fn show(cli: &Cli, args: &JobArgs) -> anyhow::Result<u8> {
-    let url = super::database_url(cli, args.database_url.as_deref())?;
-    let Some(store) = super::open_existing(&url).await? else {
-        eprintln!("no Steward database at {}: no jobs yet", redact_url(&url));
-        return Ok(EXIT_FAILED);
-    };
-    let detail = store.jobs().get(JobId(args.id)).await;
-    store.close().await;
-    let detail = match detail {
+/// Prints one job and its step journal; 1 (after saying so) when there is no such job, else
+/// 0 when it succeeded (or is still queued or running) and 1 when it failed or was cancelled.
+pub async fn print_detail(cli: &Cli, store: &Store, job: JobId) -> anyhow::Result<u8> {
+    let detail = match store.jobs().get(job).await {
         Ok(detail) => detail,
         Err(steward_store::Error::UnknownJob(_)) => {
-            eprintln!("no job {}: `steward jobs` lists them", args.id);
+            eprintln!("no job {}: `steward jobs` lists them", job.0);
             return Ok(EXIT_FAILED);
         }
         Err(e) => return Err(e).context("cannot read the job"),
@@ -136,5 +136,8 @@ pub async fn show(cli: &Cli, args: &JobArgs) -> anyhow::Result<u8> {
         }
     };
     print!("{out}");
-    Ok(0)
+    Ok(match detail.job.status {
+        JobStatus::Failed | JobStatus::Cancelled => EXIT_FAILED,
+        _ => 0,
+    })
 }

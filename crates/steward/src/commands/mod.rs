@@ -6,6 +6,7 @@ mod demo;
 mod entitlements;
 mod init;
 mod jobs;
+mod provision;
 mod sandbox;
 mod sync;
 mod users;
@@ -30,8 +31,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Changes(args) => changes::run(&cli, args).await,
         Command::Demo(args) => demo::run(&cli, args).await,
         Command::Audit(args) => audit::run(&cli, args).await,
-        Command::Jobs(args) => jobs::list(&cli, args).await,
-        Command::Job(args) => jobs::show(&cli, args).await,
+        Command::Jobs(args) => jobs::run(&cli, args).await,
+        Command::Grant(args) => provision::grant(&cli, args).await,
+        Command::Revoke(args) => provision::revoke(&cli, args).await,
+        Command::Offboard(args) => provision::offboard(&cli, args).await,
+        Command::Restore(args) => provision::restore(&cli, args).await,
+        Command::Worker(args) => provision::worker(&cli, args).await,
         Command::Users(args) => users::list(&cli, args).await,
         Command::User(args) => users::show(&cli, args).await,
         Command::Entitlements(args) => entitlements::list(&cli, args).await,
@@ -48,6 +53,33 @@ pub(crate) fn database_url(cli: &Cli, explicit: Option<&str>) -> anyhow::Result<
             Ok(crate::config::load(file.as_deref())?.database.url)
         }
     }
+}
+
+/// The store and its latest completed snapshot; `None` (after saying why, and what to do) when
+/// there is no store yet or no sync has completed. A missing SQLite file is not created.
+pub(crate) async fn open_snapshot(
+    cli: &Cli,
+    explicit: Option<&str>,
+) -> anyhow::Result<Option<(steward_store::Store, steward_store::Snapshot)>> {
+    let url = database_url(cli, explicit)?;
+    let no_sync = || {
+        eprintln!(
+            "nothing synced yet in {}: run `steward sync` first (or `steward sync --sandbox \
+             --database-url URL` to try the sandbox)",
+            steward_store::redact_url(&url)
+        );
+    };
+    let Some(store) = open_existing(&url).await? else {
+        no_sync();
+        return Ok(None);
+    };
+    let snapshot = store.latest_snapshot().await;
+    let Some(snapshot) = snapshot.context("cannot read the latest sync")? else {
+        store.close().await;
+        no_sync();
+        return Ok(None);
+    };
+    Ok(Some((store, snapshot)))
 }
 
 /// Opens the store at `url` for reading; `None` when it is a SQLite file that does not exist

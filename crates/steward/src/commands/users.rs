@@ -7,7 +7,6 @@ use std::fmt::Write;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use steward_engine::access::{self, PeopleFilter, Person, Source};
-use steward_store::{Snapshot, Store, redact_url};
 
 use super::EXIT_FAILED;
 use crate::cli::{Cli, Output, UserArgs, UsersArgs};
@@ -22,7 +21,8 @@ pub async fn list(cli: &Cli, args: &UsersArgs) -> anyhow::Result<u8> {
         inactive_for_days: args.inactive_for,
         now: None,
     };
-    let Some((store, snapshot)) = open(cli, args.database_url.as_deref()).await? else {
+    let Some((store, snapshot)) = super::open_snapshot(cli, args.database_url.as_deref()).await?
+    else {
         return Ok(EXIT_FAILED);
     };
     let people = access::people(&snapshot, &filter).await;
@@ -34,7 +34,8 @@ pub async fn list(cli: &Cli, args: &UsersArgs) -> anyhow::Result<u8> {
 
 /// `steward user <EMAIL>`.
 pub async fn show(cli: &Cli, args: &UserArgs) -> anyhow::Result<u8> {
-    let Some((store, snapshot)) = open(cli, args.database_url.as_deref()).await? else {
+    let Some((store, snapshot)) = super::open_snapshot(cli, args.database_url.as_deref()).await?
+    else {
         return Ok(EXIT_FAILED);
     };
     let person = access::person(&snapshot, &args.email).await;
@@ -50,30 +51,6 @@ pub async fn show(cli: &Cli, args: &UserArgs) -> anyhow::Result<u8> {
     };
     print!("{}", render_one(&person, cli.output)?);
     Ok(0)
-}
-
-/// The store and its latest completed snapshot; `None` (after saying why, and what to do) when
-/// there is no store yet or no sync has completed. A missing SQLite file is not created.
-async fn open(cli: &Cli, database_url: Option<&str>) -> anyhow::Result<Option<(Store, Snapshot)>> {
-    let url = super::database_url(cli, database_url)?;
-    let no_sync = || {
-        eprintln!(
-            "nothing synced yet in {}: run `steward sync` first (or `steward sync --sandbox \
-             --database-url URL` to try the sandbox)",
-            redact_url(&url)
-        );
-    };
-    let Some(store) = super::open_existing(&url).await? else {
-        no_sync();
-        return Ok(None);
-    };
-    let snapshot = store.latest_snapshot().await;
-    let Some(snapshot) = snapshot.context("cannot read the latest sync")? else {
-        store.close().await;
-        no_sync();
-        return Ok(None);
-    };
-    Ok(Some((store, snapshot)))
 }
 
 fn day(at: Option<DateTime<Utc>>) -> String {

@@ -79,7 +79,7 @@ async fn jobs_and_the_audit_log_are_listed_and_the_chain_verifies() -> anyhow::R
         "{out}"
     );
 
-    let job = run(args(&["job", "1"])).await?;
+    let job = run(args(&["jobs", "1"])).await?;
     let out = text(&job);
     assert_eq!(job.status.code(), Some(0), "{out}");
     assert!(
@@ -90,7 +90,7 @@ async fn jobs_and_the_audit_log_are_listed_and_the_chain_verifies() -> anyhow::R
         out.contains("POST /admin/v1/orgs/{orgId}/users/{accountId}/roles/assign"),
         "{out}"
     );
-    let missing = run(args(&["job", "99"])).await?;
+    let missing = run(args(&["jobs", "99"])).await?;
     assert_eq!(missing.status.code(), Some(1), "{}", text(&missing));
     assert!(text(&missing).contains("no job 99"));
 

@@ -6,48 +6,12 @@ use std::path::Path;
 use atlassian_sim::{SimConfig, SimHandle, Simulator};
 use serde_json::Value;
 
-use crate::{steward, text};
+use crate::{steward, text, write_config};
 
 async fn sim() -> SimHandle {
     Simulator::spawn(SimConfig::default())
         .await
         .unwrap_or_else(|e| unreachable!("cannot start the simulator: {e}"))
-}
-
-/// A config for `sim` with the org key read from a file and the given site token inline.
-fn write_config(dir: &Path, sim: &SimHandle, org_key: &str, site_token: &str) {
-    let info = sim.info();
-    std::fs::write(dir.join("org_key"), format!("{org_key}\n"))
-        .unwrap_or_else(|e| unreachable!("{e}"));
-    let site = &info.sites[0];
-    let file = format!(
-        r#"[atlassian]
-org_id = "{}"
-api_url = "{}"
-org_api_key_file = "org_key"
-integration_email = "{}"
-
-[[atlassian.sites]]
-name = "{}"
-url = "{}"
-api_token = "{}"
-
-[statuspage]
-url = "{}"
-api_key = "{}"
-organization_id = "{}"
-"#,
-        info.org_id,
-        info.admin_base_url,
-        site.email,
-        site.name,
-        site.base_url,
-        site_token,
-        info.statuspage.base_url,
-        info.statuspage.api_key,
-        info.statuspage.organization_id,
-    );
-    std::fs::write(dir.join("steward.toml"), file).unwrap_or_else(|e| unreachable!("{e}"));
 }
 
 async fn run(dir: &Path, args: &[&str]) -> std::process::Output {
