@@ -3,6 +3,7 @@
 mod access;
 mod exec;
 mod catalog;
+mod drift;
 mod plan;
 mod support;
 mod sync;
