@@ -35,6 +35,8 @@ struct OwnStep {
 #[derive(Default)]
 struct Facts {
     groups_carrying: BTreeMap<(String, String), BTreeSet<String>>,
+    /// Groups carrying a Statuspage role: their members are on the Statuspage team.
+    statuspage_groups: BTreeSet<String>,
     site_cloud_ids: HashMap<String, String>,
 }
 
@@ -64,6 +66,9 @@ pub(crate) async fn mark_own_changes(
     let mut facts = Facts::default();
     for snapshot in [&old, &new] {
         for g in snapshot.group_roles().await? {
+            if is_statuspage_resource(&g.resource_ari) {
+                facts.statuspage_groups.insert(g.group_id.clone());
+            }
             facts
                 .groups_carrying
                 .entry((g.resource_ari, g.role))
@@ -168,6 +173,22 @@ fn is_statuspage_resource(resource: &str) -> bool {
     resource.starts_with("ari:cloud:statuspage:")
 }
 
+/// Whether a role event is the JSM `atlassian/customer` role on the op's site, which Atlassian
+/// grants with a first service-desk customership and takes away with the last one.
+fn is_jsm_customer_role(event: &NewChangeEvent, site: &str, facts: &Facts) -> bool {
+    let resource = event.resource.as_deref().unwrap_or_default();
+    event.group_id.is_none()
+        && event.role.as_deref() == Some(JSM_CUSTOMER_ROLE)
+        && resource.starts_with("ari:cloud:jira-servicedesk:")
+        && facts
+            .site_cloud_ids
+            .get(site)
+            .is_none_or(|cloud_id| resource.ends_with(&format!("/{cloud_id}")))
+}
+
+/// The JSM customer role.
+const JSM_CUSTOMER_ROLE: &str = "atlassian/customer";
+
 /// Whether `own`'s operation explains `event`: the same account (for Statuspage member events,
 /// also the same email), the same thing, the same direction.
 fn explains(own: &OwnStep, event: &NewChangeEvent, facts: &Facts) -> bool {
@@ -209,6 +230,9 @@ fn explains(own: &OwnStep, event: &NewChangeEvent, facts: &Facts) -> bool {
                         Some(g),
                     ) => carries(r, x, g),
                     (Op::AddToGroup { group_id, .. }, Some(g)) => group_id == g,
+                    (Op::AddJsmCustomer { site, .. }, None) => {
+                        is_jsm_customer_role(event, site, facts)
+                    }
                     _ => false,
                 }
         }
@@ -234,6 +258,10 @@ fn explains(own: &OwnStep, event: &NewChangeEvent, facts: &Facts) -> bool {
                         Some(g),
                     ) => carries(r, x, g),
                     (Op::RemoveFromGroup { group_id, .. }, Some(g)) => group_id == g,
+                    (
+                        Op::RemoveJsmCustomer { site, .. } | Op::RevokePortalOnlyAccess { site },
+                        None,
+                    ) => is_jsm_customer_role(event, site, facts),
                     _ => false,
                 }
         }
@@ -282,6 +310,7 @@ fn explains(own: &OwnStep, event: &NewChangeEvent, facts: &Facts) -> bool {
                 && match &own.op {
                     Op::AddStatuspageMember => true,
                     Op::GrantRole { resource: r, .. } => is_statuspage_resource(r),
+                    Op::AddToGroup { group_id, .. } => facts.statuspage_groups.contains(group_id),
                     _ => false,
                 }
         }
@@ -290,6 +319,9 @@ fn explains(own: &OwnStep, event: &NewChangeEvent, facts: &Facts) -> bool {
                 && match &own.op {
                     Op::RemoveStatuspageMember | Op::RemoveFromDirectory { .. } => true,
                     Op::RevokeRole { resource: r, .. } => is_statuspage_resource(r),
+                    Op::RemoveFromGroup { group_id, .. } => {
+                        facts.statuspage_groups.contains(group_id)
+                    }
                     _ => false,
                 }
         }
@@ -302,6 +334,10 @@ fn explains(own: &OwnStep, event: &NewChangeEvent, facts: &Facts) -> bool {
                     Op::AddStatuspageMember
                     | Op::RemoveStatuspageMember
                     | Op::RemoveFromDirectory { .. } => true,
+                    Op::RevokeRole { resource: r, .. } => is_statuspage_resource(r),
+                    Op::RemoveFromGroup { group_id, .. } => {
+                        facts.statuspage_groups.contains(group_id)
+                    }
                     _ => false,
                 }
         }

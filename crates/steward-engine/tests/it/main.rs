@@ -4,6 +4,7 @@ mod access;
 mod exec;
 mod catalog;
 mod drift;
+mod entitlements;
 mod plan;
 mod support;
 mod sync;
