@@ -140,7 +140,10 @@ async fn every_entitlement_round_trips(mode: Mode) -> anyhow::Result<()> {
                 }
                 Ok(_) => {}
                 Err(PlanError::Guard(GuardError::GroupSynced { .. })) => {
-                    skipped.push(format!("{}: IdP-synced group, not Steward's to change", e.id));
+                    skipped.push(format!(
+                        "{}: IdP-synced group, not Steward's to change",
+                        e.id
+                    ));
                     break;
                 }
                 Err(other) => {
@@ -150,7 +153,11 @@ async fn every_entitlement_round_trips(mode: Mode) -> anyhow::Result<()> {
             }
         }
         let Some((i, plan)) = found else {
-            if !skipped.iter().chain(&failures).any(|s| s.starts_with(&format!("{}:", e.id))) {
+            if !skipped
+                .iter()
+                .chain(&failures)
+                .any(|s| s.starts_with(&format!("{}:", e.id)))
+            {
                 failures.push(format!("{}: nobody left who lacks it", e.id));
             }
             continue;
@@ -161,7 +168,10 @@ async fn every_entitlement_round_trips(mode: Mode) -> anyhow::Result<()> {
             continue;
         }
         if !sim_holds(&sim, &email, e) {
-            failures.push(format!("{}: granted to {email}, not in the ground truth", e.id));
+            failures.push(format!(
+                "{}: granted to {email}, not in the ground truth",
+                e.id
+            ));
         }
         cases.push(Case {
             entitlement: e.clone(),
@@ -221,7 +231,10 @@ async fn every_entitlement_round_trips(mode: Mode) -> anyhow::Result<()> {
         if let Err(err) = run_job(&store, &worker, &plan, "revoke").await {
             // JSM documents it: customers can only be removed from a desk with closed
             // access (no public signup); on an open desk anyone may raise requests anyway.
-            if let EntitlementKind::JsmCustomer { site, service_desk_id } = &e.kind
+            if let EntitlementKind::JsmCustomer {
+                site,
+                service_desk_id,
+            } = &e.kind
                 && open_desk(&sim, site, service_desk_id)
                 && format!("{err:#}").contains("closed access")
             {
@@ -267,7 +280,10 @@ async fn every_entitlement_round_trips(mode: Mode) -> anyhow::Result<()> {
     let last = sync_all(&client, &t, &store).await?;
     let more = changes_of(&store, last).await?;
     if !more.is_empty() {
-        failures.push(format!("a third sync recorded {} changes: {more:?}", more.len()));
+        failures.push(format!(
+            "a third sync recorded {} changes: {more:?}",
+            more.len()
+        ));
     }
 
     for s in &skipped {

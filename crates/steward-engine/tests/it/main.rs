@@ -1,10 +1,10 @@
 //! Integration tests of the engine against the in-process simulator.
 
 mod access;
-mod exec;
 mod catalog;
 mod drift;
 mod entitlements;
+mod exec;
 mod plan;
 mod support;
 mod sync;
