@@ -366,3 +366,131 @@ fn explains(own: &OwnStep, event: &NewChangeEvent, facts: &Facts) -> bool {
         ChangeKind::GroupAdded | ChangeKind::GroupRemoved => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+    use serde_json::json;
+    use steward_store::JobId;
+
+    fn own(op: Op, account: &str) -> OwnStep {
+        OwnStep {
+            step: DoneStep {
+                job_id: JobId(7),
+                kind: "grant".into(),
+                subject: "ada@acme.test".into(),
+                requested_by: "lead@acme.test".into(),
+                seq: 1,
+                op: serde_json::to_value(&op).unwrap_or_default(),
+                finished_at: Utc::now(),
+                account_id: Some(account.into()),
+            },
+            op,
+            account_id: Some(account.into()),
+        }
+    }
+
+    fn event(kind: ChangeKind, account: &str) -> NewChangeEvent {
+        NewChangeEvent {
+            run_id: None,
+            detected_at: Utc::now(),
+            kind,
+            account_id: Some(account.into()),
+            group_id: None,
+            resource: None,
+            role: None,
+            before: None,
+            after: None,
+            out_of_band: true,
+            actor_id: None,
+            actor_name: None,
+        }
+    }
+
+    fn role_event(kind: ChangeKind, account: &str, group: Option<&str>) -> NewChangeEvent {
+        let source = match group {
+            Some(g) => json!({ "source": GrantSource::Group { group_id: g.into() } }),
+            None => json!({ "source": GrantSource::Direct }),
+        };
+        let granted = kind == ChangeKind::RoleGranted;
+        NewChangeEvent {
+            resource: Some("ari:cloud:jira-software::site/c1".into()),
+            role: Some("atlassian/user".into()),
+            group_id: group.map(str::to_owned),
+            before: (!granted).then(|| source.clone()),
+            after: granted.then_some(source),
+            ..event(kind, account)
+        }
+    }
+
+    fn grant() -> Op {
+        Op::GrantRole {
+            resource: "ari:cloud:jira-software::site/c1".into(),
+            role: "atlassian/user".into(),
+        }
+    }
+
+    #[test]
+    fn a_grant_explains_its_own_role_on_its_own_account_only() {
+        let facts = Facts::default();
+        let step = own(grant(), "a1");
+        assert!(explains(
+            &step,
+            &role_event(ChangeKind::RoleGranted, "a1", None),
+            &facts
+        ));
+        // Someone else, the other direction, another role: not Steward's.
+        assert!(!explains(
+            &step,
+            &role_event(ChangeKind::RoleGranted, "a2", None),
+            &facts
+        ));
+        assert!(!explains(
+            &step,
+            &role_event(ChangeKind::RoleRevoked, "a1", None),
+            &facts
+        ));
+        let mut admin = role_event(ChangeKind::RoleGranted, "a1", None);
+        admin.role = Some("atlassian/admin".into());
+        assert!(!explains(&step, &admin, &facts));
+    }
+
+    #[test]
+    fn in_the_original_experience_a_grant_explains_the_default_group_membership() {
+        let mut facts = Facts::default();
+        facts.groups_carrying.insert(
+            (
+                "ari:cloud:jira-software::site/c1".into(),
+                "atlassian/user".into(),
+            ),
+            BTreeSet::from(["jira-users".to_owned()]),
+        );
+        let step = own(grant(), "a1");
+        let mut joined = event(ChangeKind::GroupMembershipAdded, "a1");
+        joined.group_id = Some("jira-users".into());
+        assert!(explains(&step, &joined, &facts));
+        let via_group = role_event(ChangeKind::RoleGranted, "a1", Some("jira-users"));
+        assert!(explains(&step, &via_group, &facts));
+        let mut other = joined.clone();
+        other.group_id = Some("confluence-users".into());
+        assert!(!explains(&step, &other, &facts));
+    }
+
+    #[test]
+    fn statuspage_members_match_by_email_and_groups_never_by_anything() {
+        let facts = Facts::default();
+        let step = own(Op::AddStatuspageMember, "a1");
+        let mut added = event(ChangeKind::StatuspageMemberAdded, "");
+        added.account_id = None;
+        added.after = Some(json!({ "sp_user_id": "sp1", "email": "ADA@acme.test" }));
+        assert!(explains(&step, &added, &facts));
+        let removed = NewChangeEvent {
+            kind: ChangeKind::StatuspageMemberRemoved,
+            ..added.clone()
+        };
+        assert!(!explains(&step, &removed, &facts));
+        let group = event(ChangeKind::GroupAdded, "a1");
+        assert!(!explains(&own(Op::InviteAccount, "a1"), &group, &facts));
+    }
+}
