@@ -320,6 +320,52 @@ pub struct JobQuery {
     pub after_id: Option<JobId>,
 }
 
+/// A step that took effect (`done`), with what of its job the change-event attribution needs
+/// ([`Jobs::done_steps_between`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DoneStep {
+    /// The job.
+    pub job_id: JobId,
+    /// The job's kind (`grant`, `revoke`, …).
+    pub kind: String,
+    /// The job's subject (an email).
+    pub subject: String,
+    /// Who asked for the job.
+    pub requested_by: String,
+    /// The step's position in its job.
+    pub seq: i64,
+    /// The operation (opaque to the store).
+    pub op: serde_json::Value,
+    /// When the step became `done`.
+    pub finished_at: DateTime<Utc>,
+    /// The subject's account id: the `account_id` of this step's result, else of another
+    /// done step of the same job (the first step may invite the account, so the plan may not
+    /// know it). `None` when no done step of the job recorded one.
+    pub account_id: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct DoneStepRecord {
+    job_id: i64,
+    kind: String,
+    subject: String,
+    requested_by: String,
+    seq: i64,
+    op: String,
+    result: Option<String>,
+    finished_at: DateTime<Utc>,
+}
+
+/// The `account_id` string of a step result's JSON, if any.
+fn result_account_id(result: Option<&str>) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(result?).ok()?;
+    value
+        .get("account_id")
+        .and_then(serde_json::Value::as_str)
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+}
+
 #[derive(sqlx::FromRow)]
 struct JobRecord {
     id: i64,
@@ -925,6 +971,59 @@ impl Jobs<'_> {
             (record, steps)
         });
         detail(record.ok_or(Error::UnknownJob(job))?, steps)
+    }
+
+    /// The steps that became `done` from `from` on (inclusive) and before `until` (exclusive;
+    /// `None`: up to now), oldest first (then by job and position), each with its job's kind,
+    /// subject, requester and the subject's account id. Skipped and failed steps are left out:
+    /// only a `done` step changed something. Served by the `job_steps_done` index (status,
+    /// finished_at), so its cost follows the window, not the history.
+    ///
+    /// # Errors
+    /// [`Error::Database`], [`Error::Corrupt`].
+    pub async fn done_steps_between(
+        &self,
+        from: DateTime<Utc>,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<Vec<DoneStep>> {
+        let rows: Vec<DoneStepRecord> = with_pool!(self.store, pool => {
+            sqlx::query_as(
+                "SELECT s.job_id, j.kind, j.subject, j.requested_by, s.seq, s.op, s.result, \
+                 s.finished_at FROM job_steps s JOIN jobs j ON j.id = s.job_id \
+                 WHERE s.status = 'done' AND s.finished_at >= $1 \
+                 AND ($2 IS NULL OR s.finished_at < $2) \
+                 ORDER BY s.finished_at, s.job_id, s.seq",
+            )
+            .bind(from.trunc_subsecs(6))
+            .bind(until.map(|t| t.trunc_subsecs(6)))
+            .fetch_all(pool)
+            .await?
+        });
+        // The job's account id, from whichever of its done steps recorded one.
+        let mut accounts: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
+        let mut steps = Vec::with_capacity(rows.len());
+        for row in rows {
+            let account_id = result_account_id(row.result.as_deref());
+            if let Some(id) = &account_id {
+                accounts.entry(row.job_id).or_insert_with(|| id.clone());
+            }
+            steps.push(DoneStep {
+                job_id: JobId(row.job_id),
+                kind: row.kind,
+                subject: row.subject,
+                requested_by: row.requested_by,
+                seq: row.seq,
+                op: json_column(&row.op, "job_steps.op")?,
+                finished_at: row.finished_at,
+                account_id,
+            });
+        }
+        for step in &mut steps {
+            if step.account_id.is_none() {
+                step.account_id = accounts.get(&step.job_id.0).cloned();
+            }
+        }
+        Ok(steps)
     }
 
     /// Jobs matching `query`, by id (oldest first).

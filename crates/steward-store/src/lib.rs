@@ -33,7 +33,7 @@ pub use audit::{
 pub use bundles::{Bundle, BundleId, Bundles, NewBundle};
 pub use error::{Error, Result};
 pub use jobs::{
-    ClaimedJob, Enqueued, Job, JobDetail, JobId, JobOutcome, JobQuery, JobStatus, JobStep, Jobs,
+    ClaimedJob, DoneStep, Enqueued, Job, JobDetail, JobId, JobOutcome, JobQuery, JobStatus, JobStep, Jobs,
     MAX_LEASE, NewJob, NewStep, StepStatus,
 };
 pub use leases::{Acquired, Lease, Leases};

@@ -11,7 +11,7 @@
 //! | `jsm:<site>/agent\|admin\|customer\|stakeholder` | JSM (agent = `atlassian/user`); `stakeholder` only where the snapshot shows the plan has it |
 //! | `jsm:<site>/customer@<desk id>` | customer of one service desk |
 //! | `jpd:<site>/creator\|contributor\|admin` | JPD (creator = `atlassian/user`) |
-//! | `statuspage:<page id>/user\|admin\|page_configuration\|incident_manager\|maintenance_manager` | Statuspage team access to one page |
+//! | `statuspage:<page id>/user\|admin\|page_configuration\|incident_manager\|maintenance_manager` | Statuspage team access to one page; the three page roles only where the snapshot shows the page has role-based access |
 //! | `group:<name>` | membership of a directory group (`group:<name>@<directory id>` when the name is not unique) |
 //! | `platform:<site>/site-admin`, `platform:org/org-admin` | platform roles, only when enabled |
 //!
@@ -534,7 +534,12 @@ impl Catalog {
     /// know, and of products Steward does not manage, are left out. `jsm:<site>/stakeholder`
     /// is offered only when some account or group holds `atlassian/stakeholder` on that JSM
     /// (the snapshot does not record the plan; a stakeholder shows the plan has the role).
-    /// Statuspage pages are those with at least one permission in the snapshot, named by id.
+    /// Statuspage pages are those with at least one permission in the snapshot, named by id;
+    /// their page roles (`page_configuration`, `incident_manager`, `maintenance_manager`) are
+    /// offered only where some member holds one: a page without role-based access control has
+    /// no roles to grant (every member with access can do everything, and Statuspage answers
+    /// `{}` for its roles, which the sync stores as all `false`), and the snapshot does not
+    /// record which pages have it, so a role holder is the proof, as for stakeholders.
     pub fn build(input: &CatalogInput, config: &CatalogConfig) -> Catalog {
         let site_names: BTreeMap<&str, &str> = input
             .sites
@@ -743,8 +748,22 @@ fn statuspage_entitlements(
     permissions: &[StatuspagePermissionRow],
 ) {
     let pages: BTreeSet<&str> = permissions.iter().map(|p| p.page_id.as_str()).collect();
+    let with_roles: BTreeSet<&str> = permissions
+        .iter()
+        .filter(|p| p.page_configuration || p.incident_manager || p.maintenance_manager)
+        .map(|p| p.page_id.as_str())
+        .collect();
     for page in pages {
         for role in StatuspageRole::ALL {
+            let page_role = match role {
+                StatuspageRole::User | StatuspageRole::Admin => false,
+                StatuspageRole::PageConfiguration
+                | StatuspageRole::IncidentManager
+                | StatuspageRole::MaintenanceManager => true,
+            };
+            if page_role && !with_roles.contains(page) {
+                continue;
+            }
             let product_role = if role == StatuspageRole::Admin {
                 ROLE_ADMIN
             } else {
@@ -891,6 +910,43 @@ mod tests {
             assert!(err.contains(says), "{err}");
             assert!(err.contains("valid forms: jira:<site>/user|admin"), "{err}");
         }
+    }
+
+    #[test]
+    fn page_roles_are_offered_only_on_pages_shown_to_have_role_based_access() {
+        let row = |page: &str, incident_manager: bool| StatuspagePermissionRow {
+            sp_user_id: format!("sp-{page}"),
+            page_id: page.into(),
+            page_configuration: false,
+            incident_manager,
+            maintenance_manager: false,
+        };
+        let resource = ResourceRow {
+            ari: "ari:cloud:statuspage::site/sp".into(),
+            product: "statuspage".into(),
+            site: None,
+            seats: None,
+        };
+        let mut out = vec![];
+        // `rbac` has a member with a role; `plain` (no role-based access) only access.
+        statuspage_entitlements(
+            &mut out,
+            &resource,
+            &[row("rbac", true), row("plain", false), row("rbac", false)],
+        );
+        let ids: Vec<String> = out.iter().map(|e| e.id.to_string()).collect();
+        assert_eq!(
+            ids,
+            [
+                "statuspage:plain/user",
+                "statuspage:plain/admin",
+                "statuspage:rbac/user",
+                "statuspage:rbac/admin",
+                "statuspage:rbac/page_configuration",
+                "statuspage:rbac/incident_manager",
+                "statuspage:rbac/maintenance_manager",
+            ]
+        );
     }
 
     #[test]

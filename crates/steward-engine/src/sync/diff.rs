@@ -84,7 +84,7 @@ pub(crate) async fn diff(
         role: None,
         before: None,
         after: None,
-        // Steward makes no writes yet: every change is someone else's.
+        // Someone else's until `own::mark_own_changes` finds the job step that explains it.
         out_of_band: true,
         actor_id: None,
         actor_name: None,
@@ -272,7 +272,8 @@ impl From<RoleAssignmentRow> for RoleKey {
 }
 
 /// Reads the org's events stream from `previous`'s start and fills in `actor_id`/`actor_name`
-/// of the events it explains. Returns how many events were attributed.
+/// of the out-of-band events it explains (Steward's own keep their job attribution). Returns
+/// how many events were attributed.
 ///
 /// # Errors
 /// The events read failing (the caller logs it; attribution is best effort).
@@ -281,7 +282,7 @@ pub(crate) async fn attribute(
     previous: &SyncRun,
     events: &mut [NewChangeEvent],
 ) -> atlassian_client::Result<usize> {
-    if events.is_empty() {
+    if !events.iter().any(|e| e.out_of_band) {
         return Ok(0);
     }
     let filter = EventStreamFilter {
@@ -350,7 +351,7 @@ pub(crate) async fn attribute(
         })
     };
     let mut attributed = 0;
-    for ev in events.iter_mut() {
+    for ev in events.iter_mut().filter(|e| e.out_of_band) {
         let account = ev.account_id.clone().unwrap_or_default();
         let group = ev.group_id.clone().unwrap_or_default();
         let resource = ev.resource.clone().unwrap_or_default();

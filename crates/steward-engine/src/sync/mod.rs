@@ -14,6 +14,7 @@
 mod diff;
 mod fetch;
 mod lease;
+mod own;
 pub mod products;
 pub mod progress;
 
@@ -468,10 +469,19 @@ async fn run_slices(
                 }
             }
         }
+        // Steward's own changes first: they are not drift, and keep their job attribution.
+        let own = match own::mark_own_changes(store, previous, run, &mut events).await {
+            Ok(n) => n,
+            Err(e) => {
+                let error = format!("cannot read Steward's own jobs to mark its changes: {e}");
+                return failed(store, run, counts, error).await;
+            }
+        };
         match diff::attribute(client, previous, &mut events).await {
             Ok(n) => tracing::info!(
                 run = run.0,
                 changes = events.len(),
+                own,
                 attributed = n,
                 "diffed"
             ),

@@ -2,6 +2,8 @@
 
 mod access;
 mod catalog;
+mod drift;
+mod entitlements;
 mod exec;
 mod plan;
 mod support;

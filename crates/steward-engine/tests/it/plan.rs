@@ -135,12 +135,13 @@ fn catalog() -> Catalog {
                 })
             })
             .collect(),
+        // Someone manages incidents on p1 (so it has role-based access, and page roles).
         statuspage_permissions: ["p1", "p2"]
             .map(|page| StatuspagePermissionRow {
                 sp_user_id: "sp-x".into(),
                 page_id: page.into(),
                 page_configuration: false,
-                incident_manager: false,
+                incident_manager: page == "p1",
                 maintenance_manager: false,
             })
             .to_vec(),

@@ -601,6 +601,59 @@ pub async fn jobs_list_filters_and_pages(db: &TestDb) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub async fn done_steps_in_a_window_carry_their_job_and_account(db: &TestDb) -> anyhow::Result<()> {
+    let jobs = db.store.jobs();
+    let before = Utc::now() - TimeDelta::seconds(1);
+    let job = enqueue(&db.store, "ada@acme.test", 4).await?;
+    jobs.claim("w", LONG).await?.expect("a job");
+    // Step 1 (an invite) records no account id; step 2 does; step 3 is skipped; step 4 fails.
+    jobs.step_started(job, "w", 1).await?;
+    jobs.step_done(job, "w", 1, &json!({"changed": true}))
+        .await?;
+    let mid = Utc::now();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    jobs.step_started(job, "w", 2).await?;
+    jobs.step_done(
+        job,
+        "w",
+        2,
+        &json!({"changed": true, "account_id": "acc-ada"}),
+    )
+    .await?;
+    jobs.step_skipped(job, "w", 3, "already so").await?;
+    jobs.step_started(job, "w", 4).await?;
+    jobs.step_failed(job, "w", 4, "boom").await?;
+
+    let all = jobs.done_steps_between(before, None).await?;
+    let seqs: Vec<i64> = all.iter().map(|s| s.seq).collect();
+    assert_eq!(seqs, [1, 2], "only done steps, oldest first");
+    for step in &all {
+        assert_eq!(step.job_id, job);
+        assert_eq!(step.kind, "grant");
+        assert_eq!(step.subject, "ada@acme.test");
+        assert_eq!(step.requested_by, "alice@acme.test");
+        // Step 1's account id comes from step 2, of the same job.
+        assert_eq!(step.account_id.as_deref(), Some("acc-ada"));
+    }
+    assert_eq!(all[0].op, json!({"op": 1}));
+    assert!(all[0].finished_at <= all[1].finished_at);
+
+    let later = jobs.done_steps_between(mid, None).await?;
+    assert_eq!(later.iter().map(|s| s.seq).collect::<Vec<_>>(), [2]);
+    let earlier = jobs.done_steps_between(before, Some(mid)).await?;
+    assert_eq!(earlier.iter().map(|s| s.seq).collect::<Vec<_>>(), [1]);
+    assert_eq!(
+        earlier[0].account_id, None,
+        "no done step of the window names it"
+    );
+    assert!(
+        jobs.done_steps_between(Utc::now() + TimeDelta::seconds(1), None)
+            .await?
+            .is_empty()
+    );
+    Ok(())
+}
+
 pub async fn restore_bundles_round_trip_and_are_found_by_account_or_email(
     db: &TestDb,
 ) -> anyhow::Result<()> {

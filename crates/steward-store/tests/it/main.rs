@@ -73,6 +73,7 @@ suite!(
     finish_commits_the_outcome_and_its_audit_entry_together,
     concurrent_workers_never_hold_the_same_job,
     jobs_list_filters_and_pages,
+    done_steps_in_a_window_carry_their_job_and_account,
     restore_bundles_round_trip_and_are_found_by_account_or_email,
     // audit
     audit_entries_chain_from_genesis_and_verify,
