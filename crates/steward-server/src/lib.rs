@@ -57,7 +57,6 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(routes::fallback)
         .layer(axum::middleware::from_fn(metrics::track))
-        .layer(axum::middleware::from_fn(json_errors))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(CatchPanicLayer::custom(|_| {
@@ -68,6 +67,7 @@ pub fn router(state: AppState) -> Router {
             )
             .into_response()
         }))
+        .layer(axum::middleware::from_fn(json_errors))
         .layer(SetSensitiveResponseHeadersLayer::new([header::SET_COOKIE]))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(
