@@ -7,6 +7,7 @@ mod entitlements;
 mod init;
 mod jobs;
 mod sandbox;
+mod serve;
 mod sync;
 mod users;
 mod verify;
@@ -36,6 +37,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::User(args) => users::show(&cli, args).await,
         Command::Entitlements(args) => entitlements::list(&cli, args).await,
         Command::Plan(args) => entitlements::plan(&cli, args).await,
+        Command::Serve(args) => serve::run(&cli, args).await,
     }
 }
 

@@ -6,6 +6,7 @@ mod config;
 mod demo;
 mod entitlements;
 mod init;
+mod serve;
 mod sync;
 mod users;
 mod verify;
