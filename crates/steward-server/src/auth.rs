@@ -227,8 +227,12 @@ pub fn session_cookie_name(config: &AuthConfig) -> &'static str {
 
 /// Whether `session` is still valid at `now` under `config` (idle and absolute limits).
 pub fn session_is_live(session: &Session, config: &AuthConfig, now: DateTime<Utc>) -> bool {
-    let idle = chrono::Duration::from_std(config.idle_timeout).unwrap_or(chrono::TimeDelta::MAX);
-    !session.user.disabled && session.expires_at > now && session.last_seen_at + idle > now
+    // An idle timeout too large to add never ends a session by idleness.
+    let idle_ok = chrono::Duration::from_std(config.idle_timeout)
+        .ok()
+        .and_then(|idle| session.last_seen_at.checked_add_signed(idle))
+        .is_none_or(|end| end > now);
+    !session.user.disabled && session.expires_at > now && idle_ok
 }
 
 impl Authenticator for SessionCookies {

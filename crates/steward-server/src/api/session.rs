@@ -101,8 +101,11 @@ pub async fn sign_in(
     let id = random_token(32);
     let csrf = random_token(32);
     let absolute = state.config().auth.absolute_timeout;
-    let expires_at =
-        Utc::now() + chrono::Duration::from_std(absolute).unwrap_or(chrono::TimeDelta::hours(12));
+    let now = Utc::now();
+    let expires_at = chrono::Duration::from_std(absolute)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
     accounts
         .create_session(&NewSession {
             id_hash: sha256_hex(id.as_bytes()),
