@@ -373,3 +373,45 @@ async fn every_response_carries_a_request_id_and_probes_answer() {
     assert_eq!(error_code(&r.json().await.unwrap()), "UNAVAILABLE");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn reads_of_the_snapshot_before_any_sync_say_how_to_sync() {
+    let app = spawn_app().await;
+    let store = steward_store::Store::open_in_memory().await.unwrap();
+    let (token, prefix, token_hash) = steward_server::auth::new_api_token();
+    store
+        .accounts()
+        .create_token(&steward_store::NewApiToken {
+            prefix,
+            name: "t".to_owned(),
+            role: Role::Viewer,
+            token_hash,
+            created_by: "test".to_owned(),
+        })
+        .await
+        .unwrap();
+    let state = steward_server::AppState::new(store, crate::app::test_config(), None).unwrap();
+    let server = steward_server::Server::bind("127.0.0.1:0".parse().unwrap(), state)
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    tokio::spawn(server.run_until(std::future::pending()));
+    for path in [
+        "/api/v1/people",
+        "/api/v1/people/a@acme.com",
+        "/api/v1/entitlements",
+    ] {
+        let r = app
+            .client
+            .get(format!("http://{addr}{path}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CONFLICT, "{path}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(error_code(&body), "NOT_SYNCED");
+        assert!(body["error"]["message"].as_str().unwrap().contains("sync"));
+    }
+    app.stop().await;
+}

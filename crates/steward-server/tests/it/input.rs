@@ -186,6 +186,14 @@ async fn bad_query_strings_and_path_segments_get_400() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{p}: {body}");
         assert_eq!(error_code(&body), "INVALID_PARAMETER");
     }
+    for (m, p) in [
+        (Method::PATCH, "/api/v1/users/abc"),
+        (Method::DELETE, "/api/v1/tokens/1.5"),
+    ] {
+        let (status, body) = send(&app, m, p, Some("application/json"), Some(b"{}".to_vec())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{p}: {body}");
+        assert_eq!(error_code(&body), "INVALID_PARAMETER");
+    }
     let (status, body) = send(&app, Method::PUT, "/api/v1/people", None, None).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(error_code(&body), "METHOD_NOT_ALLOWED");
