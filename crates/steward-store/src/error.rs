@@ -153,4 +153,12 @@ pub enum Error {
         /// The job that restored it.
         by: JobId,
     },
+    /// A unique value is taken (a console user's email, an API token prefix).
+    #[error("{what} `{value}` already exists")]
+    AlreadyExists {
+        /// What kind of thing.
+        what: &'static str,
+        /// The value that is taken.
+        value: String,
+    },
 }

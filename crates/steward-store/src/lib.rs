@@ -14,8 +14,10 @@
 //! Entry point: [`Store::open`]; then [`Store::runs`], [`Store::writer`],
 //! [`Store::latest_snapshot`]/[`Store::snapshot`], [`Store::changes`] and [`Store::secrets`];
 //! for provisioning, [`Store::jobs`] (durable job queue with a step journal), [`Store::audit`]
-//! (hash-chained audit log) and [`Store::bundles`] (restore bundles).
+//! (hash-chained audit log) and [`Store::bundles`] (restore bundles); for the service,
+//! [`Store::accounts`] (console users, sessions, API tokens, idempotency keys).
 
+mod accounts;
 mod audit;
 mod bundles;
 mod error;
@@ -26,6 +28,10 @@ mod rows;
 mod secrets;
 mod store;
 
+pub use accounts::{
+    Accounts, ApiToken, IDEMPOTENCY_TTL, IdempotencyBegin, NewApiToken, NewSession, NewUser, Role,
+    Session, TokenId, User, UserId, UserUpdate,
+};
 pub use audit::{
     Audit, AuditEntry, AuditFault, AuditFaultReason, AuditHead, AuditQuery, AuditVerification,
     GENESIS_HASH, NewAuditEntry,

@@ -367,6 +367,11 @@ impl Store {
         crate::audit::Audit { store: self }
     }
 
+    /// Console users, sessions, API tokens and idempotency keys (the service's own data).
+    pub fn accounts(&self) -> crate::accounts::Accounts<'_> {
+        crate::accounts::Accounts { store: self }
+    }
+
     /// Restore bundles.
     pub fn bundles(&self) -> crate::bundles::Bundles<'_> {
         crate::bundles::Bundles { store: self }

@@ -93,6 +93,34 @@ pub enum Command {
     Entitlements(EntitlementsArgs),
     /// Prints the plan of a grant, revoke or offboarding without applying it (a dry run)
     Plan(PlanArgs),
+    /// Serve the HTTP API (`/api/v1`, OpenAPI at `/api/v1/openapi.json`) until Ctrl-C or
+    /// SIGTERM; creates the first console admin when there is none.
+    Serve(ServeArgs),
+}
+
+/// `steward serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where to listen. The session cookie is `Secure` unless this is a loopback address.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub addr: std::net::SocketAddr,
+    /// The database (default: the configuration's; with `--sandbox`, a temporary SQLite file).
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Start the sandbox in-process, sync it once and create demo people (an admin, an
+    /// approver, a requester) whose credentials are printed.
+    #[arg(long)]
+    pub sandbox: bool,
+    /// Sandbox options (with `--sandbox`).
+    #[command(flatten)]
+    pub sim: SandboxOptions,
+    /// The first admin's email, used when no console admin exists.
+    #[arg(long, env = "STEWARD_ADMIN_EMAIL", value_name = "EMAIL")]
+    pub admin_email: Option<String>,
+    /// A file holding the first admin's password (else `STEWARD_ADMIN_PASSWORD`, else one is
+    /// generated and printed once).
+    #[arg(long, value_name = "FILE")]
+    pub admin_password_file: Option<PathBuf>,
 }
 
 /// `steward init`.

@@ -6,6 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod accounts;
 mod audit;
 mod cases;
 mod db;
@@ -15,6 +16,7 @@ mod sqlite_file;
 
 /// Every case of the shared suite, whichever module it is written in.
 mod all_cases {
+    pub use crate::accounts::*;
     pub use crate::audit::*;
     pub use crate::cases::*;
     pub use crate::jobs::*;
@@ -83,4 +85,9 @@ suite!(
     deleting_swapping_or_truncating_entries_is_detected,
     verify_pages_through_a_long_log,
     audit_list_filters_and_pages,
+    // accounts (service)
+    console_users_are_unique_by_email_in_any_case,
+    disabling_a_user_ends_its_sessions,
+    api_tokens_are_found_by_prefix_and_revoked_once,
+    idempotency_keys_replay_reject_mismatches_and_release,
 );

@@ -8,6 +8,7 @@ mod init;
 mod jobs;
 mod provision;
 mod sandbox;
+mod serve;
 mod sync;
 mod users;
 mod verify;
@@ -41,6 +42,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::User(args) => users::show(&cli, args).await,
         Command::Entitlements(args) => entitlements::list(&cli, args).await,
         Command::Plan(args) => entitlements::plan(&cli, args).await,
+        Command::Serve(args) => serve::run(&cli, args).await,
     }
 }
 

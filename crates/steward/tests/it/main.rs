@@ -7,6 +7,7 @@ mod demo;
 mod entitlements;
 mod init;
 mod provision;
+mod serve;
 mod sync;
 mod users;
 mod verify;

@@ -1,0 +1,166 @@
+//! `steward serve [--addr 127.0.0.1:8080] [--database-url URL] [--sandbox]`: the HTTP service.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use atlassian_sim::{SimConfig, Simulator};
+use secrecy::{ExposeSecret, SecretString};
+use steward_server::bootstrap::{self, Bootstrap};
+use steward_server::{AppState, Server, ServerConfig, SyncLauncher, TargetSync};
+use steward_store::{Role, Store};
+
+use crate::cli::{Cli, ServeArgs};
+use crate::config;
+
+/// The sandbox's demo people: (email, name, role).
+const DEMO_PEOPLE: [(&str, &str, Role); 3] = [
+    ("admin@sandbox.steward", "Sandbox Admin", Role::Admin),
+    (
+        "approver@sandbox.steward",
+        "Sandbox Approver",
+        Role::Approver,
+    ),
+    (
+        "requester@sandbox.steward",
+        "Sandbox Requester",
+        Role::Requester,
+    ),
+];
+
+pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<u8> {
+    // Keep the sandbox (simulator, temporary database) alive while serving.
+    let mut _temp_dir = None;
+    let mut _sim = None;
+    let (database_url, launcher): (String, Option<Arc<dyn SyncLauncher>>) = if args.sandbox {
+        let sim = Simulator::spawn(super::sandbox::sim_config(
+            &args.sim,
+            SimConfig::default().addr,
+        ))
+        .await
+        .context("cannot start the sandbox")?;
+        let target = super::sandbox::target(sim.info())?;
+        _sim = Some(sim);
+        let url = match &args.database_url {
+            Some(url) => url.clone(),
+            None => {
+                let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+                let url = format!("sqlite://{}", dir.path().join("steward.db").display());
+                _temp_dir = Some(dir);
+                url
+            }
+        };
+        (url, Some(Arc::new(TargetSync(target))))
+    } else {
+        let file = config::file_in_effect(cli.config.as_deref())?;
+        let cfg = config::load(file.as_deref())?;
+        let url = args
+            .database_url
+            .clone()
+            .unwrap_or_else(|| cfg.database.url.clone());
+        let launcher: Option<Arc<dyn SyncLauncher>> = match config::target(&cfg) {
+            Ok(target) => Some(Arc::new(TargetSync(target))),
+            Err(e) => {
+                eprintln!("note: on-demand syncs are off: {e:#}");
+                None
+            }
+        };
+        (url, launcher)
+    };
+    let store = Store::open(&database_url)
+        .await
+        .context("cannot open the database")?;
+    let mut server_config = ServerConfig::default();
+    // The cookie is Secure unless browsers reach us over plain http on loopback; anywhere else
+    // a TLS-terminating proxy is expected in front.
+    server_config.auth.secure_cookie = !args.addr.ip().is_loopback();
+    let state = AppState::new(store.clone(), server_config, launcher.clone())
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+
+    if args.sandbox {
+        sandbox_setup(&state, &store, launcher.as_deref()).await?;
+    } else {
+        first_admin(&state, args).await?;
+    }
+
+    let server = Server::bind(args.addr, state)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
+    let addr = server.local_addr()?;
+    println!(
+        "steward serve: listening on http://{addr} (API under /api/v1, OpenAPI at /api/v1/openapi.json); Ctrl-C stops"
+    );
+    server
+        .run_until(steward_server::shutdown_signal())
+        .await
+        .context("the server failed")?;
+    store.close().await;
+    Ok(0)
+}
+
+/// Creates the first admin when there is none.
+async fn first_admin(state: &AppState, args: &ServeArgs) -> anyhow::Result<()> {
+    if state.store().accounts().enabled_admins().await? > 0 {
+        return Ok(());
+    }
+    let Some(email) = &args.admin_email else {
+        anyhow::bail!(
+            "no console admin exists yet: pass --admin-email EMAIL (the password comes from STEWARD_ADMIN_PASSWORD, --admin-password-file, or is generated and printed once)"
+        );
+    };
+    let password = match (
+        &args.admin_password_file,
+        std::env::var("STEWARD_ADMIN_PASSWORD"),
+    ) {
+        (Some(file), _) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            Some(SecretString::from(
+                text.trim_end_matches(['\n', '\r']).to_owned(),
+            ))
+        }
+        (None, Ok(p)) if !p.is_empty() => Some(SecretString::from(p)),
+        (None, _) => None,
+    };
+    match bootstrap::ensure_admin(state, email, password)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot create the first admin: {}", e.message))?
+    {
+        Bootstrap::AdminExists => {}
+        Bootstrap::Created { user, generated } => match generated {
+            Some(p) => println!(
+                "created the first admin {} with password {} (shown once: sign in and keep it safe)",
+                user.email,
+                p.expose_secret()
+            ),
+            None => println!("created the first admin {}", user.email),
+        },
+    }
+    Ok(())
+}
+
+/// Syncs the sandbox once and creates its demo people, printing their credentials.
+async fn sandbox_setup(
+    state: &AppState,
+    store: &Store,
+    launcher: Option<&dyn SyncLauncher>,
+) -> anyhow::Result<()> {
+    if let Some(launcher) = launcher {
+        let report = launcher.launch(store.clone()).await;
+        if let Some(error) = &report.error {
+            eprintln!("note: the sandbox's first sync failed: {error}");
+        }
+    }
+    let existing = state.store().accounts().users().await?;
+    for (email, name, role) in DEMO_PEOPLE {
+        if existing.iter().any(|u| u.email == email) {
+            println!("demo {role}: {email} (exists; password unchanged)");
+            continue;
+        }
+        let password = SecretString::from(steward_server::auth::random_token(12));
+        bootstrap::create_user(state, email, name, role, &password)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot create the demo {role}: {}", e.message))?;
+        println!("demo {role}: {email} password {}", password.expose_secret());
+    }
+    Ok(())
+}
