@@ -1,15 +1,19 @@
-//! `steward demo`: with no input and no credentials, the first main job end to end against the
-//! built-in sandbox: verify → sync → a change made in Atlassian by another admin → sync again,
-//! which records that change as out-of-band and says who made it. Exits 0 when every step did
-//! what it should.
+//! `steward demo`: with no input and no credentials, Steward end to end against the built-in
+//! sandbox: verify → sync → a change made in Atlassian by another admin → sync again, which
+//! records that change as out-of-band and says who made it → a grant (creating the account) →
+//! an offboarding → a last sync recording Steward's own changes as its own. Exits 0 when every
+//! step did what it should.
 
 use anyhow::Context;
-use atlassian_sim::state::{AccountType, World};
+use atlassian_sim::state::{AccountType, ManagementSource, World};
 use atlassian_sim::{SimConfig, SimHandle, Simulator};
 use steward_store::{ChangeKind, ChangeQuery, Store};
 
-use crate::cli::{Cli, DemoArgs, Output};
-use crate::commands::{EXIT_FAILED, changes, sandbox, sync};
+use steward_engine::provision::OffboardLevel;
+
+use crate::cli::{ApplyFlags, Cli, DemoArgs, Output, PlanAction};
+use crate::commands::entitlements::PlanRequest;
+use crate::commands::{EXIT_FAILED, changes, provision, sandbox, sync};
 use crate::output;
 
 /// What the demo's "other admin" did, to look for in the second sync's changes.
@@ -50,7 +54,7 @@ async fn steps(cli: &Cli, args: &DemoArgs, sim: &SimHandle) -> anyhow::Result<u8
         .await
         .context("cannot open the database")?;
 
-    println!("\n== 1/4 steward verify: is every prerequisite of the connection in place?\n");
+    println!("\n== 1/7 steward verify: is every prerequisite of the connection in place?\n");
     let report = steward_engine::verify(&target).await?;
     print!("{}", output::report(&report, Output::Table)?);
     if !report.passed() {
@@ -58,7 +62,7 @@ async fn steps(cli: &Cli, args: &DemoArgs, sim: &SimHandle) -> anyhow::Result<u8
         return Ok(EXIT_FAILED);
     }
 
-    println!("\n== 2/4 steward sync: every user and what they can do, in every product\n");
+    println!("\n== 2/7 steward sync: every user and what they can do, in every product\n");
     let first = sync::run_once(&target, &store, args.quiet).await;
     print!("{}", sync::render(&first, Output::Table)?);
     if !first.succeeded() {
@@ -70,12 +74,12 @@ async fn steps(cli: &Cli, args: &DemoArgs, sim: &SimHandle) -> anyhow::Result<u8
     }
 
     println!(
-        "\n== 3/4 meanwhile, another admin changes access in Atlassian, not through Steward\n"
+        "\n== 3/7 meanwhile, another admin changes access in Atlassian, not through Steward\n"
     );
     let change = sim.app().write(other_admin_changes_access)?;
     println!("{}", change.said);
 
-    println!("\n== 4/4 steward sync again: the change is found, flagged out-of-band, attributed\n");
+    println!("\n== 4/7 steward sync again: the change is found, flagged out-of-band, attributed\n");
     let second = sync::run_once(&target, &store, args.quiet).await;
     print!("{}", sync::render(&second, Output::Table)?);
     if !second.succeeded() {
@@ -93,7 +97,6 @@ async fn steps(cli: &Cli, args: &DemoArgs, sim: &SimHandle) -> anyhow::Result<u8
         })
         .await
         .context("cannot read the change events")?;
-    store.close().await;
     println!("\nsteward changes (this run):\n");
     print!("{}", changes::render(&events, cli.output)?);
     let found = events.iter().any(|e| {
@@ -108,13 +111,130 @@ async fn steps(cli: &Cli, args: &DemoArgs, sim: &SimHandle) -> anyhow::Result<u8
         println!("\nThe second sync did not record the change as expected: please report this.");
         return Ok(EXIT_FAILED);
     }
+
+    let Some(snapshot) = store.latest_snapshot().await? else {
+        println!("\nNo snapshot after two syncs: please report this.");
+        return Ok(EXIT_FAILED);
+    };
+    let site = &sim.info().sites[0].name;
+    let flags = |reason: &str| ApplyFlags {
+        reason: Some(reason.to_owned()),
+        requested_by: Some("demo@steward".to_owned()),
+        dry_run: false,
+        yes: false,
+        no_wait: false,
+        database_url: None,
+    };
     println!(
-        "\nDone: Steward saw {}'s change, flagged it out-of-band and named who made it.\n\
+        "\n== 5/7 steward grant {NEW_HIRE} jira:{site}/user confluence:{site}/user: the \
+         account is created, then given both products, as a journaled job\n"
+    );
+    let grant = PlanRequest {
+        action: PlanAction::Grant,
+        email: NEW_HIRE.to_owned(),
+        entitlements: vec![
+            format!("jira:{site}/user"),
+            format!("confluence:{site}/user"),
+        ],
+        level: None,
+        platform_roles: false,
+    };
+    let integration = Some(target.integration_email.as_str());
+    let code = provision::apply_to(
+        Output::Table,
+        &store,
+        &snapshot,
+        Some(&target),
+        integration,
+        &grant,
+        &flags("new starter"),
+    )
+    .await?;
+    if code != 0 {
+        println!("\nThe grant did not succeed: please report this.");
+        return Ok(EXIT_FAILED);
+    }
+
+    let leaver = sim.app().read(someone_to_offboard)?;
+    println!(
+        "\n== 6/7 steward offboard {leaver} --level suspend: a restore bundle first, then the \
+         account suspended (`steward restore` gives it all back)\n"
+    );
+    let offboard = PlanRequest {
+        action: PlanAction::Offboard,
+        email: leaver.clone(),
+        entitlements: vec![],
+        level: Some(OffboardLevel::Suspend),
+        platform_roles: false,
+    };
+    let code = provision::apply_to(
+        Output::Table,
+        &store,
+        &snapshot,
+        Some(&target),
+        integration,
+        &offboard,
+        &flags("left the company"),
+    )
+    .await?;
+    if code != 0 {
+        println!("\nThe offboarding did not succeed: please report this.");
+        return Ok(EXIT_FAILED);
+    }
+
+    println!("\n== 7/7 steward sync: Steward's own changes are recorded, and are not drift\n");
+    let third = sync::run_once(&target, &store, args.quiet).await;
+    print!("{}", sync::render(&third, Output::Table)?);
+    let events = store
+        .changes()
+        .list(&ChangeQuery {
+            run: third.run,
+            ..ChangeQuery::default()
+        })
+        .await
+        .context("cannot read the change events")?;
+    store.close().await;
+    print!("{}", changes::render(&events, cli.output)?);
+    let drift = events.iter().filter(|e| e.event.out_of_band).count();
+    if !third.succeeded() || events.is_empty() || drift > 0 {
+        println!(
+            "\nThe last sync should record Steward's changes, none out-of-band ({drift} were): \
+             please report this."
+        );
+        return Ok(EXIT_FAILED);
+    }
+    println!(
+        "\nDone: Steward saw {}'s change as out-of-band, granted {NEW_HIRE} Jira and Confluence, \
+         offboarded {leaver}, and recorded its own {} changes as its own.\n\
          Next: `steward sandbox` keeps a sandbox running with a config for every command; the \
          README's setup guide connects your own organization.",
-        change.actor_name
+        change.actor_name,
+        events.len()
     );
     Ok(0)
+}
+
+/// The person the demo hires.
+const NEW_HIRE: &str = "new.hire@acme.com";
+
+/// An active person, not an admin, not the integration account, not managed by an identity
+/// provider, with a direct role and a group: the demo's leaver.
+fn someone_to_offboard(w: &World) -> anyhow::Result<String> {
+    let integration = w.integration_account();
+    (0..w.accounts.len() as u32)
+        .find(|ax| {
+            let a = w.account(*ax);
+            *ax != integration
+                && !a.org_admin
+                && a.kind == AccountType::Atlassian
+                && a.email.is_some()
+                && w.composite_status(*ax) == "active"
+                && !a.direct_roles.is_empty()
+                && !a.groups.is_empty()
+                && a.source == ManagementSource::Invited
+        })
+        .and_then(|ax| w.account(ax).email.clone())
+        .context("the sandbox has nobody to offboard")
 }
 
 /// An org admin other than the integration account adds an active member, who is neither an

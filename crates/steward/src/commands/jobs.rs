@@ -16,7 +16,7 @@ pub async fn run(cli: &Cli, args: &JobsArgs) -> anyhow::Result<u8> {
         return Ok(EXIT_FAILED);
     };
     if let Some(id) = args.id {
-        let code = print_detail(cli, &store, JobId(id)).await;
+        let code = print_detail(cli.output, &store, JobId(id)).await;
         store.close().await;
         return code;
     }
@@ -81,7 +81,7 @@ fn job_row(j: &Job) -> Vec<String> {
 
 /// Prints one job and its step journal; 1 (after saying so) when there is no such job, else
 /// 0 when it succeeded (or is still queued or running) and 1 when it failed or was cancelled.
-pub async fn print_detail(cli: &Cli, store: &Store, job: JobId) -> anyhow::Result<u8> {
+pub async fn print_detail(output: Output, store: &Store, job: JobId) -> anyhow::Result<u8> {
     let detail = match store.jobs().get(job).await {
         Ok(detail) => detail,
         Err(steward_store::Error::UnknownJob(_)) => {
@@ -96,9 +96,14 @@ pub async fn print_detail(cli: &Cli, store: &Store, job: JobId) -> anyhow::Resul
             .steps
             .iter()
             .map(|s| {
+                // The step's own summary when it has one (the JSON form keeps every call).
                 let outcome = match (&s.error, &s.result) {
                     (Some(e), _) => e.clone(),
-                    (None, Some(r)) if !r.is_null() => r.to_string(),
+                    (None, Some(r)) => match r.get("summary").and_then(|v| v.as_str()) {
+                        Some(summary) => summary.to_owned(),
+                        None if r.is_null() => String::new(),
+                        None => r.to_string(),
+                    },
                     _ => String::new(),
                 };
                 vec![
@@ -112,7 +117,7 @@ pub async fn print_detail(cli: &Cli, store: &Store, job: JobId) -> anyhow::Resul
             })
             .collect::<Vec<_>>()
     };
-    let out = match cli.output {
+    let out = match output {
         Output::Json => format!("{}\n", serde_json::to_string_pretty(&detail)?),
         Output::Csv => csv(&STEPS, &rows()),
         Output::Table => {

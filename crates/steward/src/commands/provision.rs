@@ -12,14 +12,16 @@ use anyhow::Context;
 use steward_engine::Target;
 use steward_engine::provision::{JobRun, RunOutcome, Worker, enqueue_plan};
 use steward_engine::sync::owner_id;
-use steward_store::{JobId, Store};
+use steward_store::{JobId, Snapshot, Store};
 
 use super::entitlements::{
     Computed, PlanRequest, compute, configured_integration_email, mass_change_verdict, render_plan,
     render_refusal,
 };
 use super::{EXIT_ERROR, EXIT_FAILED, jobs};
-use crate::cli::{ApplyFlags, ChangeArgs, Cli, OffboardArgs, PlanAction, RestoreArgs, WorkerArgs};
+use crate::cli::{
+    ApplyFlags, ChangeArgs, Cli, OffboardArgs, Output, PlanAction, RestoreArgs, WorkerArgs,
+};
 use crate::config;
 
 /// How often a waiting command looks at its job when no worker here can claim it (another
@@ -97,21 +99,39 @@ async fn apply(cli: &Cli, req: PlanRequest, flags: &ApplyFlags) -> anyhow::Resul
     else {
         return Ok(EXIT_FAILED);
     };
-    let outcome = compute(&store, &snapshot, &req, integration_email.as_deref()).await;
-    let (plan, total) = match outcome {
-        Err(e) => {
-            store.close().await;
-            return Err(e);
-        }
-        Ok(Computed::Planned { plan, total_people }) => (plan, total_people),
-        Ok(Computed::Unresolved(message)) => {
-            store.close().await;
+    let code = apply_to(
+        cli.output,
+        &store,
+        &snapshot,
+        target.as_ref(),
+        integration_email.as_deref(),
+        &req,
+        flags,
+    )
+    .await;
+    store.close().await;
+    code
+}
+
+/// Plans `req` against `snapshot`, prints the plan, and unless it is a dry run (no `target`)
+/// queues it and (unless `--no-wait`) runs it here to the end. The exit status.
+pub async fn apply_to(
+    output: Output,
+    store: &Store,
+    snapshot: &Snapshot,
+    target: Option<&Target>,
+    integration_email: Option<&str>,
+    req: &PlanRequest,
+    flags: &ApplyFlags,
+) -> anyhow::Result<u8> {
+    let (plan, total) = match compute(store, snapshot, req, integration_email).await? {
+        Computed::Planned { plan, total_people } => (plan, total_people),
+        Computed::Unresolved(message) => {
             eprintln!("{message}");
             return Ok(EXIT_ERROR);
         }
-        Ok(Computed::Refused(err)) => {
-            store.close().await;
-            print!("{}", render_refusal(&req, &err, cli.output)?);
+        Computed::Refused(err) => {
+            print!("{}", render_refusal(req, &err, output)?);
             return Ok(EXIT_FAILED);
         }
     };
@@ -119,27 +139,24 @@ async fn apply(cli: &Cli, req: PlanRequest, flags: &ApplyFlags) -> anyhow::Resul
     print!(
         "{}",
         render_plan(
-            &req,
+            req,
             &plan,
             verdict.as_deref(),
-            integration_email.as_deref(),
-            flags.dry_run,
-            cli.output
+            integration_email,
+            target.is_none(),
+            output
         )?
     );
     let Some(target) = target else {
-        store.close().await;
         return Ok(0);
     };
     if plan.is_noop() {
-        store.close().await;
         println!("Nothing to apply.");
         return Ok(0);
     }
     if let Some(verdict) = verdict
         && !flags.yes
     {
-        store.close().await;
         eprintln!("refused: {verdict}; run again with --yes to confirm");
         return Ok(EXIT_FAILED);
     }
@@ -148,27 +165,24 @@ async fn apply(cli: &Cli, req: PlanRequest, flags: &ApplyFlags) -> anyhow::Resul
         .reason
         .clone()
         .unwrap_or_else(|| "(no reason given)".to_owned());
-    let enqueued = enqueue_plan(&store, &plan, kind, &requester(flags), &reason, None)
+    let enqueued = enqueue_plan(store, &plan, kind, &requester(flags), &reason, None)
         .await
         .context("cannot queue the job")?;
     let job = enqueued.id;
     println!("Queued as job {}.", job.0);
     if flags.no_wait {
-        store.close().await;
         println!(
             "`steward worker` runs it; `steward jobs {}` shows its steps.",
             job.0
         );
         return Ok(0);
     }
-    let code = run_until_final(cli, &store, &target, job).await;
-    store.close().await;
-    code
+    run_until_final(output, store, target, job).await
 }
 
 /// Runs jobs here until `job` is final, then prints its journal; 0 when it succeeded.
 async fn run_until_final(
-    cli: &Cli,
+    output: Output,
     store: &Store,
     target: &Target,
     job: JobId,
@@ -198,7 +212,7 @@ async fn run_until_final(
             None => tokio::time::sleep(POLL).await,
         }
     }
-    jobs::print_detail(cli, store, job).await
+    jobs::print_detail(output, store, job).await
 }
 
 fn report(run: &JobRun) {

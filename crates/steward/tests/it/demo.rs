@@ -17,16 +17,22 @@ async fn demo_runs_every_step_and_shows_the_out_of_band_change() {
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
     for step in [
-        "1/4 steward verify",
-        "2/4 steward sync",
-        "3/4",
-        "4/4 steward sync again",
+        "1/7 steward verify",
+        "2/7 steward sync",
+        "3/7",
+        "4/7 steward sync again",
+        "5/7 steward grant",
+        "6/7 steward offboard",
+        "7/7 steward sync",
     ] {
         assert!(all.contains(step), "{step:?} missing in {all}");
     }
     assert!(all.contains("All prerequisites hold"), "{all}");
     assert!(all.contains("group_membership_added"), "{all}");
     assert!(all.contains("Done: Steward saw"), "{all}");
+    assert!(all.contains("job 1 (grant) succeeded"), "{all}");
+    assert!(all.contains("job 2 (offboard) succeeded"), "{all}");
+    assert!(all.contains("via Steward (job 1)"), "{all}");
     // Not a terminal: progress comes as plain lines on stderr.
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("sync org: done: 60 accounts"), "{stderr}");
