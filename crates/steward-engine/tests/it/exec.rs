@@ -1070,20 +1070,28 @@ async fn transient_failures_are_retried_later_then_succeed() -> anyhow::Result<(
     Ok(())
 }
 
-#[tokio::test]
-async fn two_workers_on_postgres_never_run_a_job_twice() -> anyhow::Result<()> {
-    let Some((store, server, schema)) = postgres("exec_two_workers").await? else {
+/// #5's check: several workers on PostgreSQL, 200 jobs, each done exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn three_workers_on_postgres_run_200_jobs_each_once() -> anyhow::Result<()> {
+    let Some((store, server, schema)) = postgres("exec_three_workers").await? else {
         return Ok(());
     };
-    let sim = sandbox(Mode::Centralized).await?;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let sim = Simulator::spawn(SimConfig {
+        mode: Mode::Centralized,
+        users: Some(400),
+        ..SimConfig::default()
+    })
+    .await?;
     let target = target(&sim)?;
     let client = client(&target, Duration::from_secs(5))?;
     let (group_id, group_name) = plain_group(&sim);
     let people: Vec<Subject> = people_without(&sim, Product::Statuspage)
         .into_iter()
         .filter(|s| !in_group(&sim, &s.email, &group_id))
-        .take(20)
+        .take(200)
         .collect();
+    assert_eq!(people.len(), 200, "the sandbox has 200 people to add");
     let mut jobs = vec![];
     for p in &people {
         let ops = vec![
@@ -1096,13 +1104,13 @@ async fn two_workers_on_postgres_never_run_a_job_twice() -> anyhow::Result<()> {
         jobs.push(enqueue(&store, &plan(p, ops), "grant").await?);
     }
     let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let a = worker(&store, &client, &target, "pg-a");
-    let b = worker(&store, &client, &target, "pg-b");
-    let (ra, rb) = (a.clone(), b.clone());
-    let (sa, sb) = (shutdown.clone(), shutdown);
-    let ta = tokio::spawn(async move { ra.run(sa).await });
-    let tb = tokio::spawn(async move { rb.run(sb).await });
-    for _ in 0..600 {
+    let mut tasks = vec![];
+    for name in ["pg-a", "pg-b", "pg-c"] {
+        let w = worker(&store, &client, &target, name);
+        let shutdown = shutdown.clone();
+        tasks.push(tokio::spawn(async move { w.run(shutdown).await }));
+    }
+    for _ in 0..2400 {
         let mut all = true;
         for job in &jobs {
             all &= store.jobs().get(*job).await?.job.status.is_final();
@@ -1113,8 +1121,9 @@ async fn two_workers_on_postgres_never_run_a_job_twice() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let _ = stop.send(true);
-    ta.await??;
-    tb.await??;
+    for task in tasks {
+        task.await??;
+    }
     let mut owners = std::collections::BTreeSet::new();
     for job in &jobs {
         let d = store.jobs().get(*job).await?;
@@ -1132,7 +1141,7 @@ async fn two_workers_on_postgres_never_run_a_job_twice() -> anyhow::Result<()> {
         "one membership write per job"
     );
     assert!(people.iter().all(|p| in_group(&sim, &p.email, &group_id)));
-    println!("jobs per owner: {owners:?}");
+    assert!(owners.len() > 1, "the workers shared the queue: {owners:?}");
     audit_ok(&store).await?;
     sim.shutdown().await;
     drop_schema(store, &server, &schema).await?;
