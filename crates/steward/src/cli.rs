@@ -382,6 +382,10 @@ pub struct WorkerArgs {
     /// Run what is claimable now, then exit.
     #[arg(long)]
     pub once: bool,
+    /// How long a claim on a job lasts unless renewed (every third of it): a job whose worker
+    /// died is taken over after this.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub lease: std::time::Duration,
     /// The database (default: the configuration's).
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,

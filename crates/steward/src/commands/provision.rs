@@ -252,7 +252,8 @@ pub async fn worker(cli: &Cli, args: &WorkerArgs) -> anyhow::Result<u8> {
         .client(steward_engine::sync::sync_retry(), Duration::from_secs(30))
         .context("cannot build the Atlassian client")?;
     let owner = owner_id();
-    let worker = Worker::new(store.clone(), client, target, owner.clone());
+    let mut worker = Worker::new(store.clone(), client, target, owner.clone());
+    worker.lease = args.lease;
     eprintln!("worker {owner} started");
     let outcome = if args.once {
         loop {

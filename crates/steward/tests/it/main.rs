@@ -3,6 +3,7 @@
 mod audit;
 mod changes;
 mod config;
+mod crash;
 mod demo;
 mod entitlements;
 mod init;
