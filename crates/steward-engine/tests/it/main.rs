@@ -2,6 +2,7 @@
 
 mod access;
 mod catalog;
+mod chaos;
 mod drift;
 mod entitlements;
 mod exec;
