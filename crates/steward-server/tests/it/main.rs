@@ -4,6 +4,7 @@
 
 mod app;
 mod auth;
+mod console;
 mod endpoints;
 mod input;
 mod matrix;
