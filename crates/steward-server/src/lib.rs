@@ -1,6 +1,7 @@
 //! Steward's HTTP service: the JSON API under `/api/v1` (people, entitlements, jobs, sync
 //! runs, changes, audit, console users and API tokens), its OpenAPI 3.1 document, and the
-//! operations endpoints (`/healthz`, `/readyz`, `/metrics`).
+//! operations endpoints (`/healthz`, `/readyz`, `/metrics`), and the web console
+//! ([`console`]: server-rendered pages for people).
 //!
 //! It exists so that Steward can run as a service that people and machines reach over HTTP,
 //! with authentication (API tokens, console sessions with CSRF protection; an
@@ -15,6 +16,7 @@
 pub mod api;
 pub mod auth;
 pub mod bootstrap;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
@@ -40,7 +42,7 @@ use tower_http::sensitive_headers::{
 use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ErrorCode};
-pub use routes::{Access, ROUTES, Route};
+pub use routes::{Access, ROUTES, Route, Surface};
 pub use state::{AppState, ServerConfig, SyncLauncher, TargetSync};
 
 /// The request id header, set on every request that lacks one and echoed on every response.
@@ -90,7 +92,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Gives the error shape to the few answers axum and tower produce themselves (405, 413, a
-/// body read failing), so every error of the API looks the same.
+/// body read failing), so every error of the API looks the same. The console's HTML pages
+/// (its refusals and "not found") are left as they are.
 async fn json_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
@@ -98,7 +101,7 @@ async fn json_errors(request: Request, next: Next) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }

@@ -11,6 +11,7 @@ use steward_store::Role;
 
 use crate::api;
 use crate::auth::{AuthRequest, authenticate, authorize};
+use crate::console;
 use crate::state::AppState;
 
 /// Who may call a route.
@@ -21,6 +22,16 @@ pub enum Access {
     Public,
     /// An authenticated principal with at least this role.
     Least(Role),
+}
+
+/// Which face of the service a route belongs to: they differ in how a refusal looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// The JSON API (and the operations endpoints): refusals are JSON errors (401, 403).
+    Api,
+    /// The web console: HTML pages; without a session a page redirects to the sign-in form,
+    /// a refusal is an HTML page, and forms may carry the CSRF token as a `csrf_token` field.
+    Console,
 }
 
 /// One route.
@@ -34,6 +45,8 @@ pub struct Route {
     pub access: Access,
     /// Whether an `Idempotency-Key` is honoured (mutating calls except sign-in/out).
     pub idempotent: bool,
+    /// API or console.
+    pub surface: Surface,
     handler: fn() -> MethodRouter<AppState>,
 }
 
@@ -48,6 +61,24 @@ const fn route(
         path,
         access,
         idempotent: false,
+        surface: Surface::Api,
+        handler,
+    }
+}
+
+/// A console route (a page, a form target or a static asset).
+const fn page(
+    method: Method,
+    path: &'static str,
+    access: Access,
+    handler: fn() -> MethodRouter<AppState>,
+) -> Route {
+    Route {
+        method,
+        path,
+        access,
+        idempotent: false,
+        surface: Surface::Console,
         handler,
     }
 }
@@ -63,6 +94,7 @@ const fn mutating(
         path,
         access: Access::Least(least),
         idempotent: true,
+        surface: Surface::Api,
         handler,
     }
 }
@@ -137,6 +169,55 @@ pub static ROUTES: &[Route] = &[
     mutating(Method::DELETE, "/api/v1/tokens/{id}", Admin, || {
         delete(api::admin::revoke_token)
     }),
+    // The web console (crate::console). Keep its rows together.
+    page(Method::GET, "/static/console.css", Public, || {
+        get(console::assets::css)
+    }),
+    page(Method::GET, "/static/htmx.min.js", Public, || {
+        get(console::assets::htmx)
+    }),
+    page(Method::GET, "/sign-in", Public, || {
+        get(console::session::form)
+    }),
+    page(Method::POST, "/sign-in", Public, || {
+        post(console::session::sign_in)
+    }),
+    page(Method::POST, "/sign-out", Least(Viewer), || {
+        post(console::session::sign_out)
+    }),
+    page(Method::GET, "/", Least(Viewer), || {
+        get(console::pages::dashboard)
+    }),
+    page(Method::GET, "/people", Least(Viewer), || {
+        get(console::pages::people)
+    }),
+    page(Method::GET, "/people/{email}", Least(Viewer), || {
+        get(console::pages::person)
+    }),
+    page(
+        Method::POST,
+        "/people/{email}/offboard",
+        Least(Admin),
+        || post(console::offboard::plan),
+    ),
+    page(
+        Method::POST,
+        "/people/{email}/offboard/confirm",
+        Least(Admin),
+        || post(console::offboard::confirm),
+    ),
+    page(Method::GET, "/jobs", Least(Viewer), || {
+        get(console::pages::jobs)
+    }),
+    page(Method::GET, "/jobs/{id}", Least(Viewer), || {
+        get(console::pages::job)
+    }),
+    page(Method::GET, "/audit", Least(Viewer), || {
+        get(console::pages::audit)
+    }),
+    page(Method::GET, "/audit/verify", Least(Admin), || {
+        get(console::pages::audit_verify)
+    }),
 ];
 
 /// The guard every non-public route runs: authenticate, authorize, honour the idempotency
@@ -173,16 +254,27 @@ impl Route {
     /// The method router with its guard.
     pub(crate) fn method_router(&self, state: &AppState) -> MethodRouter<AppState> {
         let router = (self.handler)();
-        match self.access {
-            Access::Public => router,
-            Access::Least(least) => router.layer(axum::middleware::from_fn_with_state(
-                Guard {
-                    state: state.clone(),
-                    least,
-                    idempotent: self.idempotent,
-                },
-                guard,
-            )),
+        match (self.access, self.surface) {
+            (Access::Public, _) => router,
+            (Access::Least(least), Surface::Console) => {
+                router.layer(axum::middleware::from_fn_with_state(
+                    console::PageGuard {
+                        state: state.clone(),
+                        least,
+                    },
+                    console::guard,
+                ))
+            }
+            (Access::Least(least), Surface::Api) => {
+                router.layer(axum::middleware::from_fn_with_state(
+                    Guard {
+                        state: state.clone(),
+                        least,
+                        idempotent: self.idempotent,
+                    },
+                    guard,
+                ))
+            }
         }
     }
 }

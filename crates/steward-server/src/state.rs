@@ -22,6 +22,12 @@ pub type SyncFuture = Pin<Box<dyn Future<Output = SyncReport> + Send>>;
 pub trait SyncLauncher: Send + Sync + std::fmt::Debug {
     /// A future that runs one sync to its end (it takes the store's sync lease itself).
     fn launch(&self, store: Store) -> SyncFuture;
+
+    /// The email of the integration account Steward uses, when known: plans made by the
+    /// console protect it from destructive changes.
+    fn integration_email(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Syncs a [`Target`] with [`steward_engine::sync::run_all`] (org-level data and products).
@@ -32,6 +38,10 @@ impl SyncLauncher for TargetSync {
     fn launch(&self, store: Store) -> SyncFuture {
         let target = self.0.clone();
         Box::pin(async move { steward_engine::sync::run_all(&target, &store).await })
+    }
+
+    fn integration_email(&self) -> Option<String> {
+        Some(self.0.integration_email.clone())
     }
 }
 

@@ -4,7 +4,10 @@
 
 mod app;
 mod auth;
+mod browser;
+mod console;
 mod endpoints;
 mod input;
 mod matrix;
 mod secrets;
+mod webdriver;

@@ -2,7 +2,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use steward_server::{Access, ROUTES, Route};
+use steward_server::{Access, ROUTES, Route, Surface};
 use steward_store::Role;
 
 use crate::app::{TestApp, error_code, spawn_app, spawn_with, test_config};
@@ -24,7 +24,16 @@ fn sample(app_viewer_id: i64, route: &Route, n: usize) -> (String, Option<Value>
         ("PATCH", "/api/v1/users/{id}") => Some(json!({"display_name": format!("Renamed {n}")})),
         ("POST", "/api/v1/tokens") => Some(json!({"name": format!("t{n}"), "role": "viewer"})),
         ("POST", "/api/v1/session") => Some(json!({"email": "x@acme.com", "password": "x"})),
-        ("POST", "/api/v1/sync/runs") | ("DELETE", _) | ("GET", _) => None,
+        // The console's forms (sent form-encoded, see `call`).
+        ("POST", "/sign-in") => {
+            Some(json!({"email": "x@acme.com", "password": "x", "csrf_token": "x"}))
+        }
+        ("POST", "/people/{email}/offboard") => Some(json!({"level": "deactivate"})),
+        ("POST", "/people/{email}/offboard/confirm") => Some(
+            // A run that is not the latest: the plan is shown again, nothing is queued.
+            json!({"level": "deactivate", "run": "0", "nonce": format!("n{n}"), "reason": "matrix"}),
+        ),
+        ("POST", "/api/v1/sync/runs") | ("POST", "/sign-out") | ("DELETE", _) | ("GET", _) => None,
         other => panic!("the matrix has no sample for {other:?}: add one"),
     };
     (path, body)
@@ -58,8 +67,10 @@ async fn call(
     if let Some(role) = role {
         req = req.bearer_auth(app.token(role));
     }
-    if let Some(body) = body {
-        req = req.json(&body);
+    match (body, route.surface) {
+        (Some(body), Surface::Api) => req = req.json(&body),
+        (Some(body), Surface::Console) => req = req.form(&body),
+        (None, _) => {}
     }
     let r = req.send().await.unwrap();
     let status = r.status();
@@ -86,7 +97,9 @@ async fn role_matrix_on(app: &TestApp) {
                     status.is_success() || status == StatusCode::NOT_FOUND,
                     "allowed: {what}"
                 );
-                if status == StatusCode::NOT_FOUND {
+                if status == StatusCode::NOT_FOUND && route.surface == Surface::Console {
+                    assert!(body.to_string().contains("does not exist"), "{what}");
+                } else if status == StatusCode::NOT_FOUND {
                     assert_eq!(error_code(&body), "NOT_FOUND", "{what}");
                     assert!(
                         !body["error"]["message"]
@@ -98,7 +111,12 @@ async fn role_matrix_on(app: &TestApp) {
                 }
             } else {
                 assert_eq!(status, StatusCode::FORBIDDEN, "refused: {what}");
-                assert_eq!(error_code(&body), "FORBIDDEN", "{what}");
+                match route.surface {
+                    Surface::Api => assert_eq!(error_code(&body), "FORBIDDEN", "{what}"),
+                    Surface::Console => {
+                        assert!(body.to_string().contains("Forbidden"), "{what}");
+                    }
+                }
             }
         }
     }
@@ -135,10 +153,40 @@ async fn every_route_but_the_probes_and_sign_in_requires_authentication() {
             ("GET".to_owned(), "/healthz"),
             ("GET".to_owned(), "/readyz"),
             ("POST".to_owned(), "/api/v1/session"),
+            // The console's stylesheet and htmx, and its sign-in form.
+            ("GET".to_owned(), "/static/console.css"),
+            ("GET".to_owned(), "/static/htmx.min.js"),
+            ("GET".to_owned(), "/sign-in"),
+            ("POST".to_owned(), "/sign-in"),
         ]
     );
+    // Console pages send whoever has no valid credential to the sign-in form.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     for (n, route) in ROUTES.iter().enumerate() {
-        if route.access == Access::Public {
+        if route.access == Access::Public || route.surface != Surface::Console {
+            continue;
+        }
+        let (path, body) = sample(viewer, route, n);
+        for token in [None, Some("stw_0123456789ab_not-a-real-token")] {
+            let mut req = no_redirects.request(method(route), app.url(&path));
+            if let Some(token) = token {
+                req = req.bearer_auth(token);
+            }
+            if let Some(body) = &body {
+                req = req.form(body);
+            }
+            let r = req.send().await.unwrap();
+            let what = format!("{} {} with {token:?}", route.method, route.path);
+            assert_eq!(r.status(), StatusCode::SEE_OTHER, "{what}");
+            let location = r.headers()["location"].to_str().unwrap();
+            assert!(location.starts_with("/sign-in"), "{what}: {location}");
+        }
+    }
+    for (n, route) in ROUTES.iter().enumerate() {
+        if route.access == Access::Public || route.surface == Surface::Console {
             continue;
         }
         let (status, body) = call(&app, None, route, n, viewer).await;
@@ -210,6 +258,7 @@ async fn the_openapi_document_lists_exactly_the_route_table() {
         .collect();
     let mut table: Vec<(String, String)> = ROUTES
         .iter()
+        .filter(|r| r.surface == Surface::Api)
         .map(|r| (r.method.to_string(), r.path.to_owned()))
         .collect();
     documented.sort();
