@@ -189,18 +189,15 @@ impl Requirement {
         }
     }
 
-    /// Whether the approvals (approver names, lower case; every one was given by someone with
-    /// the approver role or more) meet this requirement.
-    pub fn met_by<'a>(&self, approvers: impl IntoIterator<Item = &'a str>) -> bool {
+    /// Whether the approvals (approver names in lower case, with their role when they
+    /// approved; one per approver) meet this requirement: enough of them are eligible.
+    pub fn met_by<'a>(&self, approvals: impl IntoIterator<Item = (&'a str, Role)>) -> bool {
         if self.auto {
             return true;
         }
-        let count = approvers
+        let count = approvals
             .into_iter()
-            .filter(|a| match &self.approvers {
-                Approvers::Role => true,
-                Approvers::Named(names) => names.iter().any(|n| n == a),
-            })
+            .filter(|(name, role)| self.eligible(name, *role))
             .count();
         count >= self.approvals as usize
     }
@@ -601,11 +598,12 @@ impl Workflow {
             .approve(
                 id,
                 &who,
+                actor.role,
                 comment.as_deref(),
                 |r| {
-                    requirements
-                        .iter()
-                        .all(|(_, req)| req.met_by(r.approvals.iter().map(|a| a.approver.as_str())))
+                    requirements.iter().all(|(_, req)| {
+                        req.met_by(r.approvals.iter().map(|a| (a.approver.as_str(), a.role)))
+                    })
                 },
                 &audit,
             )
@@ -1130,8 +1128,12 @@ mod tests {
         assert_eq!(admin.approvals, 2);
         assert!(admin.eligible("cto@acme.com", Role::Requester));
         assert!(!admin.eligible("someone@acme.com", Role::Admin));
-        assert!(!admin.met_by(["cto@acme.com"]));
-        assert!(admin.met_by(["cto@acme.com", "ciso@acme.com"]));
+        assert!(!admin.met_by([("cto@acme.com", Role::Requester)]));
+        assert!(admin.met_by([
+            ("cto@acme.com", Role::Requester),
+            ("ciso@acme.com", Role::Viewer)
+        ]));
+        assert!(!admin.met_by([("cto@acme.com", Role::Admin), ("x@acme.com", Role::Admin)]));
         assert!(policy.requirement("jpd:acme/contributor", Risk::Low).auto);
         let default = policy.requirement("jira:acme/user", Risk::Normal);
         assert_eq!(
@@ -1144,6 +1146,8 @@ mod tests {
         );
         assert!(default.eligible("x@acme.com", Role::Approver));
         assert!(!default.eligible("x@acme.com", Role::Requester));
+        assert!(!default.met_by([("x@acme.com", Role::Requester)]));
+        assert!(default.met_by([("x@acme.com", Role::Admin)]));
     }
 
     #[test]

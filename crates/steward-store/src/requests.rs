@@ -17,6 +17,7 @@ use std::fmt;
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::accounts::Role;
 use crate::audit::{EncodedAudit, NewAuditEntry, append_audit, is_postgres};
 use crate::error::{Error, Result};
 use crate::jobs::JobId;
@@ -134,6 +135,8 @@ pub struct NewRequest {
 pub struct Approval {
     /// Who approved (lower case).
     pub approver: String,
+    /// Their console role when they approved.
+    pub role: Role,
     /// What they said.
     pub comment: Option<String>,
     /// When.
@@ -264,7 +267,7 @@ macro_rules! request_columns {
     };
 }
 
-type ApprovalTuple = (i64, String, Option<String>, DateTime<Utc>);
+type ApprovalTuple = (i64, String, String, Option<String>, DateTime<Utc>);
 
 impl RequestRecord {
     fn decode(self, approvals: Vec<Approval>) -> Result<AccessRequest> {
@@ -297,11 +300,16 @@ impl RequestRecord {
     }
 }
 
-fn approvals_by_request(rows: Vec<ApprovalTuple>) -> BTreeMap<i64, Vec<Approval>> {
+fn approvals_by_request(rows: Vec<ApprovalTuple>) -> Result<BTreeMap<i64, Vec<Approval>>> {
     let mut out: BTreeMap<i64, Vec<Approval>> = BTreeMap::new();
-    for (request, approver, comment, at) in rows {
+    for (request, approver, role, comment, at) in rows {
+        let role = role.parse::<Role>().map_err(|_| Error::Corrupt {
+            column: "request_approvals.role",
+            detail: role.clone(),
+        })?;
         out.entry(request).or_default().push(Approval {
             approver,
+            role,
             comment,
             at,
         });
@@ -309,7 +317,7 @@ fn approvals_by_request(rows: Vec<ApprovalTuple>) -> BTreeMap<i64, Vec<Approval>
     for list in out.values_mut() {
         list.sort_by(|a, b| (a.at, &a.approver).cmp(&(b.at, &b.approver)));
     }
-    out
+    Ok(out)
 }
 
 /// Inside [`with_tx!`]: the request `$id`, locked until commit, with its approvals.
@@ -335,12 +343,12 @@ macro_rules! locked_request {
             .await?;
         let row = row.ok_or(Error::UnknownRequest(id))?;
         let approvals: Vec<ApprovalTuple> = sqlx::query_as(
-            "SELECT request_id, approver, comment, at FROM request_approvals WHERE request_id = $1",
+            "SELECT request_id, approver, role, comment, at FROM request_approvals WHERE request_id = $1",
         )
         .bind(id.0)
         .fetch_all(&mut *$tx)
         .await?;
-        let approvals = approvals_by_request(approvals)
+        let approvals = approvals_by_request(approvals)?
             .remove(&id.0)
             .unwrap_or_default();
         row.decode(approvals)?
@@ -416,14 +424,14 @@ impl Requests<'_> {
         let row = row.ok_or(Error::UnknownRequest(id))?;
         let approvals: Vec<ApprovalTuple> = with_pool!(self.store, pool => {
             sqlx::query_as(
-                "SELECT request_id, approver, comment, at FROM request_approvals WHERE request_id = $1",
+                "SELECT request_id, approver, role, comment, at FROM request_approvals WHERE request_id = $1",
             )
             .bind(id.0)
             .fetch_all(pool)
             .await?
         });
         row.decode(
-            approvals_by_request(approvals)
+            approvals_by_request(approvals)?
                 .remove(&id.0)
                 .unwrap_or_default(),
         )
@@ -483,7 +491,7 @@ impl Requests<'_> {
         };
         let approvals: Vec<ApprovalTuple> = with_pool!(self.store, pool => {
             sqlx::query_as(
-                "SELECT request_id, approver, comment, at FROM request_approvals \
+                "SELECT request_id, approver, role, comment, at FROM request_approvals \
                  WHERE request_id >= $1 AND request_id <= $2",
             )
             .bind(first.min(last))
@@ -491,7 +499,7 @@ impl Requests<'_> {
             .fetch_all(pool)
             .await?
         });
-        let mut by_request = approvals_by_request(approvals);
+        let mut by_request = approvals_by_request(approvals)?;
         rows.into_iter()
             .map(|r| {
                 let approvals = by_request.remove(&r.id).unwrap_or_default();
@@ -512,6 +520,7 @@ impl Requests<'_> {
         &self,
         id: RequestId,
         approver: &str,
+        role: Role,
         comment: Option<&str>,
         satisfied: impl FnOnce(&AccessRequest) -> bool,
         audit: &NewAuditEntry,
@@ -531,17 +540,19 @@ impl Requests<'_> {
                 });
             } else {
                 sqlx::query(
-                    "INSERT INTO request_approvals (request_id, approver, comment, at) \
-                     VALUES ($1, $2, $3, $4)",
+                    "INSERT INTO request_approvals (request_id, approver, role, comment, at) \
+                     VALUES ($1, $2, $3, $4, $5)",
                 )
                 .bind(id.0)
                 .bind(&approver)
+                .bind(role.as_str())
                 .bind(comment)
                 .bind(at)
                 .execute(&mut *tx)
                 .await?;
                 request.approvals.push(Approval {
                     approver: approver.clone(),
+                    role,
                     comment: comment.map(str::to_owned),
                     at,
                 });

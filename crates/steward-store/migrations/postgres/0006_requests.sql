@@ -25,6 +25,7 @@ CREATE INDEX access_requests_state ON access_requests (state, id);
 CREATE TABLE request_approvals (
     request_id BIGINT  NOT NULL REFERENCES access_requests (id),
     approver   TEXT    NOT NULL,
+    role       TEXT    NOT NULL CHECK (role IN ('viewer', 'requester', 'approver', 'admin')),
     comment    TEXT,
     at         TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (request_id, approver)

@@ -7,7 +7,7 @@ use chrono::{TimeDelta, Utc};
 use serde_json::json;
 use steward_store::{
     AuditQuery, Change, Error, JobId, NewAuditEntry, NewJob, NewRequest, RequestId, RequestQuery,
-    RequestState, Store,
+    RequestState, Role, Store,
 };
 
 use crate::db::TestDb;
@@ -69,6 +69,7 @@ pub async fn requests_move_through_their_states_with_audit_entries(
         .approve(
             created.id,
             "Ann@acme.test",
+            Role::Approver,
             Some("ok"),
             two,
             &entry("ann@acme.test", "request.approval"),
@@ -79,6 +80,7 @@ pub async fn requests_move_through_their_states_with_audit_entries(
         .approve(
             created.id,
             "ann@acme.test",
+            Role::Approver,
             None,
             two,
             &entry("ann@acme.test", "request.approval"),
@@ -89,6 +91,7 @@ pub async fn requests_move_through_their_states_with_audit_entries(
         .approve(
             created.id,
             "bob@acme.test",
+            Role::Approver,
             None,
             two,
             &entry("bob@acme.test", "request.approval"),
@@ -248,6 +251,7 @@ pub async fn concurrent_deciders_see_one_transition_win(db: &TestDb) -> anyhow::
                     .approve(
                         created.id,
                         who,
+                        Role::Approver,
                         None,
                         |_| true,
                         &entry(who, "request.approval"),
