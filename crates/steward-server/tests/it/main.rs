@@ -7,4 +7,5 @@ mod auth;
 mod endpoints;
 mod input;
 mod matrix;
+mod requests;
 mod secrets;

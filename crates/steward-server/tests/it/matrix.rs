@@ -24,6 +24,13 @@ fn sample(app_viewer_id: i64, route: &Route, n: usize) -> (String, Option<Value>
         ("PATCH", "/api/v1/users/{id}") => Some(json!({"display_name": format!("Renamed {n}")})),
         ("POST", "/api/v1/tokens") => Some(json!({"name": format!("t{n}"), "role": "viewer"})),
         ("POST", "/api/v1/session") => Some(json!({"email": "x@acme.com", "password": "x"})),
+        ("POST", "/api/v1/requests") => Some(json!({
+            "subject": "person1@acme.com", "entitlements": ["group:team-a"],
+            "justification": format!("matrix {n}")
+        })),
+        ("POST", path) if path.starts_with("/api/v1/requests/{id}/") => {
+            Some(json!({"comment": format!("matrix {n}")}))
+        }
         ("POST", "/api/v1/sync/runs") | ("DELETE", _) | ("GET", _) => None,
         other => panic!("the matrix has no sample for {other:?}: add one"),
     };
