@@ -474,3 +474,193 @@ async fn two_schedulers_on_sqlite_run_one_sync_per_interval_and_queue_each_job_o
 async fn two_schedulers_on_postgres_run_one_sync_per_interval_and_queue_each_job_once() {
     two_schedulers_run_one_sync_per_interval_and_queue_each_job_once(true).await;
 }
+
+/// Where and how to reach a simulator, as a configured Steward would.
+fn sim_target(sim: &atlassian_sim::SimHandle) -> steward_engine::Target {
+    use secrecy::SecretString;
+    use url::Url;
+    let info = sim.info();
+    steward_engine::Target {
+        api_url: Url::parse(info.admin_base_url.as_str()).unwrap(),
+        org_id: info.org_id.clone(),
+        org_api_key: SecretString::from(info.admin_api_key.clone()),
+        integration_email: info.sites[0].email.clone(),
+        sites: info
+            .sites
+            .iter()
+            .map(|s| steward_engine::SiteTarget {
+                name: s.name.clone(),
+                url: Url::parse(&s.base_url).unwrap(),
+                api_token: SecretString::from(s.api_token.clone()),
+            })
+            .collect(),
+        statuspage: None,
+    }
+}
+
+async fn two_services_provision_each_approved_request_once(postgres: bool) {
+    let Some(app) = try_spawn(test_config(), postgres).await.unwrap() else {
+        return;
+    };
+    let sim = atlassian_sim::Simulator::spawn(atlassian_sim::SimConfig {
+        users: Some(120),
+        ..atlassian_sim::SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let target = sim_target(&sim);
+    let client = target
+        .client(steward_engine::sync::sync_retry(), Duration::from_secs(10))
+        .unwrap();
+    let report = steward_engine::sync::run_with(&client, &target, &app.store).await;
+    assert!(report.succeeded(), "{:?}", report.error);
+
+    // Six people without Jira, each with an approved request for it.
+    let site = &target.sites[0].name;
+    let jira = format!("jira:{site}/user");
+    let snap = app.store.latest_snapshot().await.unwrap().unwrap();
+    let catalog = steward_engine::provision::Catalog::from_snapshot(&snap, &Default::default())
+        .await
+        .unwrap();
+    let wanted = catalog.resolve(&jira).unwrap().clone();
+    let facts =
+        steward_engine::provision::OrgFacts::from_snapshot(&snap, Some(&target.integration_email))
+            .await
+            .unwrap();
+    let mut people = Vec::new();
+    for account in snap.accounts(&Default::default()).await.unwrap() {
+        let Some(email) = account.email.clone() else {
+            continue;
+        };
+        if account.status != "active" || account.account_type != "atlassian" {
+            continue;
+        }
+        let state = steward_engine::provision::person_state(&snap, &email, &facts)
+            .await
+            .unwrap();
+        let plan = steward_engine::provision::plan_grant(&state, &[wanted.clone()], &facts);
+        if plan.is_ok_and(|p| p.ops.len() == 2) && email != target.integration_email {
+            people.push(email);
+        }
+        if people.len() == 6 {
+            break;
+        }
+    }
+    assert_eq!(people.len(), 6, "six people without Jira");
+    for email in &people {
+        let audit = NewAuditEntry {
+            actor: "req@acme.test".to_owned(),
+            action: "request.created".to_owned(),
+            subject: Some(email.clone()),
+            reason: None,
+            detail: json!({}),
+            result: "approved".to_owned(),
+            job: None,
+        };
+        let request = NewRequest {
+            subject: email.clone(),
+            entitlements: vec![jira.clone()],
+            justification: "x".to_owned(),
+            duration_secs: None,
+            requested_by: "req@acme.test".to_owned(),
+        };
+        app.store
+            .requests()
+            .create(&request, RequestState::Approved, &audit)
+            .await
+            .unwrap();
+    }
+
+    // Two "processes", two workers each, sweeping every 50 ms.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut handles = Vec::new();
+    let mut stores = Vec::new();
+    for p in 0..2 {
+        let store = Store::open(&app.database_url()).await.unwrap();
+        let mut worker = steward_engine::provision::Worker::new(
+            store.clone(),
+            client.clone(),
+            target.clone(),
+            String::new(),
+        );
+        worker.policy.idle = Duration::from_millis(20);
+        worker.policy.max_idle = Duration::from_millis(100);
+        worker.policy.backoff = Duration::from_millis(50);
+        worker.policy.verify_backoff = Duration::from_millis(50);
+        let scheduler = Scheduler {
+            store: store.clone(),
+            config: SchedulerConfig {
+                sync_interval: Duration::ZERO,
+                sweep_interval: Duration::from_millis(50),
+                workers: 2,
+            },
+            sync: None,
+            workflow: Workflow::new(
+                store.clone(),
+                ApprovalPolicy::default(),
+                Some(target.integration_email.clone()),
+            ),
+            worker: Some(worker),
+            owner: format!("process-{p}"),
+        };
+        handles.push(scheduler.spawn(stopped.clone()));
+        stores.push(store);
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let requests = app
+            .store
+            .requests()
+            .list(&Default::default())
+            .await
+            .unwrap();
+        if requests
+            .iter()
+            .all(|r| r.state == RequestState::Provisioned)
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not all provisioned: {:?}",
+            requests
+                .iter()
+                .map(|r| (r.id, r.state, r.reason.clone()))
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.send(true).unwrap();
+    for h in handles {
+        tokio::time::timeout(Duration::from_secs(30), h.join())
+            .await
+            .expect("the schedulers stop");
+    }
+
+    // One grant job per request, each claimed once, each step run once.
+    let jobs = app.store.jobs().list(&JobQuery::default()).await.unwrap();
+    assert_eq!(jobs.len(), 6, "{jobs:#?}");
+    for job in jobs {
+        assert_eq!(job.attempts, 1, "{job:?}");
+        let detail = app.store.jobs().get(job.id).await.unwrap();
+        for step in detail.steps {
+            assert_eq!(step.attempts, 1, "job {} step {}", job.id, step.seq);
+        }
+    }
+    let (_, verify) = app.get_json(Role::Admin, "/api/v1/audit/verify").await;
+    assert_eq!(verify["ok"], true, "{verify}");
+    for s in stores {
+        s.close().await;
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn two_services_on_sqlite_provision_each_approved_request_once() {
+    two_services_provision_each_approved_request_once(false).await;
+}
+
+#[tokio::test]
+async fn two_services_on_postgres_provision_each_approved_request_once() {
+    two_services_provision_each_approved_request_once(true).await;
+}
