@@ -538,7 +538,8 @@ async fn two_services_provision_each_approved_request_once(postgres: bool) {
         let state = steward_engine::provision::person_state(&snap, &email, &facts)
             .await
             .unwrap();
-        let plan = steward_engine::provision::plan_grant(&state, &[wanted.clone()], &facts);
+        let plan =
+            steward_engine::provision::plan_grant(&state, std::slice::from_ref(&wanted), &facts);
         if plan.is_ok_and(|p| p.ops.len() == 2) && email != target.integration_email {
             people.push(email);
         }
