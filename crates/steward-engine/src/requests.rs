@@ -695,7 +695,7 @@ impl Workflow {
     }
 
     /// Revokes provisioned access on demand: queues a revocation job and marks the request
-    /// `revoked`.
+    /// `revoked`. Revoking a revoked request again is a no-op.
     ///
     /// # Errors
     /// [`RequestError::WrongState`] (not provisioned), [`RequestError::Refused`] (the planner
@@ -708,6 +708,10 @@ impl Workflow {
     ) -> Result<AccessRequest, RequestError> {
         let comment = check_comment(comment)?;
         let request = self.store.requests().get(id).await?;
+        if request.state == RequestState::Revoked {
+            // Revoked already (a retry): nothing more to queue.
+            return Ok(request);
+        }
         if request.state != RequestState::Provisioned {
             return Err(RequestError::WrongState {
                 id,

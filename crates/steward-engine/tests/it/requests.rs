@@ -520,17 +520,18 @@ async fn revoke_on_demand_takes_provisioned_access_away() -> anyhow::Result<()> 
     assert!(revoked.revoke_job.is_some());
     env.run_jobs().await?;
     assert!(!env.holds(&subject, &jira).await?);
-    assert!(matches!(
-        workflow
-            .revoke(&approver("bob@acme.test"), r.id, None)
-            .await,
-        Err(RequestError::WrongState { .. })
-    ));
+    // Revoking again is a no-op: the same job, nothing more queued.
+    let again = workflow
+        .revoke(&approver("bob@acme.test"), r.id, None)
+        .await?;
+    assert_eq!(again.revoke_job, revoked.revoke_job);
+    assert_eq!(again.state, RequestState::Revoked);
     Ok(())
 }
 
 #[tokio::test]
-async fn concurrent_approvals_one_transition_wins_the_other_conflicts() -> anyhow::Result<()> {
+async fn concurrent_approvals_one_wins_the_other_conflicts_and_a_failed_job_fails_its_request()
+-> anyhow::Result<()> {
     let env = env().await?;
     let jira = format!("jira:{}/user", env.site());
     let workflow = Arc::new(env.workflow(ApprovalPolicy::default()));
@@ -559,6 +560,27 @@ async fn concurrent_approvals_one_transition_wins_the_other_conflicts() -> anyho
         let after = env.store.requests().get(r.id).await?;
         assert_eq!(after.approvals.len(), 1);
     }
+
+    // A grant job that ends without success fails its request, with the reason kept.
+    let last = env
+        .store
+        .requests()
+        .list(&Default::default())
+        .await?
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("no request"))?;
+    let job = last
+        .grant_job
+        .ok_or_else(|| anyhow::anyhow!("no grant job"))?;
+    env.store
+        .jobs()
+        .cancel(job, "stopped by an admin", None)
+        .await?;
+    let report = workflow.sweep(Utc::now()).await?;
+    assert_eq!(report.failed, 1, "{report:?}");
+    let failed = env.store.requests().get(last.id).await?;
+    assert_eq!(failed.state, RequestState::Failed);
+    assert_eq!(failed.reason.as_deref(), Some("stopped by an admin"));
     assert!(env.store.audit().verify().await?.ok);
     Ok(())
 }
