@@ -6,10 +6,12 @@
 //! groups, memberships, role assignments with their source) into the store. Both use
 //! [`target::Target`], the resolved connection settings. [`access`] turns the latest snapshot
 //! into people and their access, for the `users` views and the console. [`provision`] grants
-//! and revokes access through planned, journaled jobs.
+//! and revokes access through planned, journaled jobs; [`requests`] is the approval workflow in
+//! front of it (access requests, the approval policy, expiry).
 
 pub mod access;
 pub mod provision;
+pub mod requests;
 pub mod sync;
 pub mod target;
 pub mod verify;

@@ -47,6 +47,17 @@ pub enum ErrorCode {
     IdempotencyKeyReused,
     /// A request with this `Idempotency-Key` is still being handled (409).
     IdempotencyKeyInProgress,
+    /// An entitlement id is malformed or not in the catalog of the latest sync (422).
+    UnknownEntitlement,
+    /// The requester, or the person the access is for, tried to approve (403).
+    SelfApproval,
+    /// The approval policy names other approvers for this request (403).
+    NotAnApprover,
+    /// The access request is not in a state this action applies to, e.g. another approver
+    /// decided first (409).
+    RequestStateConflict,
+    /// The planner refused the change (a guard rail) (422).
+    PlanRefused,
     /// Something failed on our side (500); details are in the server log.
     Internal,
     /// The service is not ready (503).
@@ -58,20 +69,25 @@ impl ErrorCode {
     pub fn status(self) -> StatusCode {
         match self {
             ErrorCode::Unauthenticated | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            ErrorCode::Forbidden | ErrorCode::CsrfFailed => StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden
+            | ErrorCode::CsrfFailed
+            | ErrorCode::SelfApproval
+            | ErrorCode::NotAnApprover => StatusCode::FORBIDDEN,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::InvalidJson | ErrorCode::InvalidParameter => StatusCode::BAD_REQUEST,
             ErrorCode::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorCode::InvalidValue | ErrorCode::IdempotencyKeyReused => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ErrorCode::InvalidValue
+            | ErrorCode::IdempotencyKeyReused
+            | ErrorCode::UnknownEntitlement
+            | ErrorCode::PlanRefused => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::Conflict
             | ErrorCode::SyncRunning
             | ErrorCode::SyncNotConfigured
             | ErrorCode::NotSynced
+            | ErrorCode::RequestStateConflict
             | ErrorCode::IdempotencyKeyInProgress => StatusCode::CONFLICT,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

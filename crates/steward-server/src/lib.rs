@@ -1,6 +1,7 @@
-//! Steward's HTTP service: the JSON API under `/api/v1` (people, entitlements, jobs, sync
-//! runs, changes, audit, console users and API tokens), its OpenAPI 3.1 document, and the
-//! operations endpoints (`/healthz`, `/readyz`, `/metrics`), and the web console
+//! Steward's HTTP service: the JSON API under `/api/v1` (people, entitlements, access
+//! requests, jobs, sync runs, changes, audit, console users and API tokens), its OpenAPI 3.1
+//! document, the operations endpoints (`/healthz`, `/readyz`, `/metrics`), the scheduler
+//! ([`scheduler`]: scheduled sync, access-request sweep, job workers) and the web console
 //! ([`console`]: server-rendered pages for people).
 //!
 //! It exists so that Steward can run as a service that people and machines reach over HTTP,
@@ -11,7 +12,8 @@
 //!
 //! Entry points: [`AppState::new`], then [`router`] (in-process) or [`Server::bind`] +
 //! [`Server::run_until`] (a listener; bind `127.0.0.1:0` in tests). [`bootstrap`] creates the
-//! first admin.
+//! first admin. [`Scheduler`] runs the background work: the scheduled sync (once per interval
+//! across processes), the access-request sweep and the job workers.
 
 pub mod api;
 pub mod auth;
@@ -23,6 +25,7 @@ pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
+pub mod scheduler;
 pub mod state;
 
 use std::future::Future;
@@ -43,6 +46,7 @@ use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ErrorCode};
 pub use routes::{Access, ROUTES, Route, Surface};
+pub use scheduler::{Scheduler, SchedulerConfig, SchedulerHandle};
 pub use state::{AppState, ServerConfig, SyncLauncher, TargetSync};
 
 /// The request id header, set on every request that lacks one and echoed on every response.

@@ -15,12 +15,15 @@ use crate::api;
         api::session::sign_in, api::session::current, api::session::sign_out,
         api::people::list, api::people::show, api::people::entitlements,
         api::jobs::list, api::jobs::show,
+        api::requests::create, api::requests::list, api::requests::show, api::requests::approve,
+        api::requests::deny, api::requests::cancel, api::requests::revoke,
         api::sync::list, api::sync::start, api::changes::list,
         api::audit::list, api::audit::verify,
         api::admin::list_users, api::admin::create_user, api::admin::update_user,
         api::admin::list_tokens, api::admin::create_token, api::admin::revoke_token,
     ),
-    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, crate::error::ErrorCode)),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, crate::error::ErrorCode,
+        api::requests::CreateRequest, api::requests::Decision)),
     modifiers(&Security),
 )]
 pub struct ApiDoc;

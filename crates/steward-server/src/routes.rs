@@ -100,7 +100,7 @@ const fn mutating(
 }
 
 use Access::{Least, Public};
-use Role::{Admin, Viewer};
+use Role::{Admin, Approver, Requester, Viewer};
 
 /// Every route of the service.
 pub static ROUTES: &[Route] = &[
@@ -136,6 +136,36 @@ pub static ROUTES: &[Route] = &[
     route(Method::GET, "/api/v1/jobs/{id}", Least(Viewer), || {
         get(api::jobs::show)
     }),
+    route(Method::GET, "/api/v1/requests", Least(Viewer), || {
+        get(api::requests::list)
+    }),
+    mutating(Method::POST, "/api/v1/requests", Requester, || {
+        post(api::requests::create)
+    }),
+    route(Method::GET, "/api/v1/requests/{id}", Least(Viewer), || {
+        get(api::requests::show)
+    }),
+    mutating(
+        Method::POST,
+        "/api/v1/requests/{id}/approve",
+        Approver,
+        || post(api::requests::approve),
+    ),
+    mutating(Method::POST, "/api/v1/requests/{id}/deny", Approver, || {
+        post(api::requests::deny)
+    }),
+    mutating(
+        Method::POST,
+        "/api/v1/requests/{id}/cancel",
+        Requester,
+        || post(api::requests::cancel),
+    ),
+    mutating(
+        Method::POST,
+        "/api/v1/requests/{id}/revoke",
+        Approver,
+        || post(api::requests::revoke),
+    ),
     route(Method::GET, "/api/v1/sync/runs", Least(Viewer), || {
         get(api::sync::list)
     }),

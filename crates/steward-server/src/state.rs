@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use metrics_exporter_prometheus::PrometheusHandle;
+use steward_engine::requests::{ApprovalPolicy, Workflow};
 use steward_engine::{SyncReport, Target};
 use steward_store::Store;
 
@@ -52,6 +53,10 @@ pub struct ServerConfig {
     pub auth: AuthConfig,
     /// Largest request body accepted, in bytes (default 64 KiB).
     pub body_limit: usize,
+    /// Who approves access requests (default: one approver-role approval for everything).
+    pub approvals: ApprovalPolicy,
+    /// The integration account (the planner's guard rails need it), when configured.
+    pub integration_email: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -59,6 +64,8 @@ impl Default for ServerConfig {
         ServerConfig {
             auth: AuthConfig::default(),
             body_limit: 64 * 1024,
+            approvals: ApprovalPolicy::default(),
+            integration_email: None,
         }
     }
 }
@@ -122,6 +129,15 @@ impl AppState {
     /// The authenticators, tried in order.
     pub fn authenticators(&self) -> &[Arc<dyn Authenticator>] {
         &self.inner.authenticators
+    }
+
+    /// The access-request workflow over this store, with the configured policy.
+    pub fn workflow(&self) -> Workflow {
+        Workflow::new(
+            self.inner.store.clone(),
+            self.inner.config.approvals.clone(),
+            self.inner.config.integration_email.clone(),
+        )
     }
 
     /// Password hashing.

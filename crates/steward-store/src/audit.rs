@@ -275,6 +275,15 @@ impl EncodedAudit {
     }
 
     /// The same entry, attributed to `job`.
+    /// Sets `key` in the detail (when it is a JSON object) and re-encodes it.
+    pub(crate) fn set_detail_field(&mut self, key: &str, value: serde_json::Value) -> Result<()> {
+        if let serde_json::Value::Object(map) = &mut self.entry.detail {
+            map.insert(key.to_owned(), value);
+            self.detail = serde_json::to_string(&self.entry.detail)?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn for_job(mut self, job: JobId) -> Self {
         self.entry.job = Some(job);
         self

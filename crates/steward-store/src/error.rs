@@ -2,6 +2,7 @@
 
 use crate::bundles::BundleId;
 use crate::jobs::{JobId, JobStatus, StepStatus};
+use crate::requests::{RequestId, RequestState};
 use crate::rows::{RunId, RunStatus};
 
 /// Result alias for store operations.
@@ -161,4 +162,26 @@ pub enum Error {
         /// The value that is taken.
         value: String,
     },
+    /// No access request has this id.
+    #[error("access request {0} does not exist")]
+    UnknownRequest(RequestId),
+    /// The request is not in a state the change can start from (another decision got there
+    /// first, or the change does not apply to it).
+    #[error("access request {request} is {state}; this change needs it {}", expected_states(.expected))]
+    RequestState {
+        /// The request.
+        request: RequestId,
+        /// Its current state.
+        state: RequestState,
+        /// The states the change can start from.
+        expected: Vec<RequestState>,
+    },
+}
+
+fn expected_states(states: &[RequestState]) -> String {
+    states
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(" or ")
 }

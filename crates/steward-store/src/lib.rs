@@ -15,7 +15,8 @@
 //! [`Store::latest_snapshot`]/[`Store::snapshot`], [`Store::changes`] and [`Store::secrets`];
 //! for provisioning, [`Store::jobs`] (durable job queue with a step journal), [`Store::audit`]
 //! (hash-chained audit log) and [`Store::bundles`] (restore bundles); for the service,
-//! [`Store::accounts`] (console users, sessions, API tokens, idempotency keys).
+//! [`Store::accounts`] (console users, sessions, API tokens, idempotency keys), [`Store::requests`]
+//! (access requests and their approvals) and [`Store::schedule`] (the scheduler's slot claims).
 
 mod accounts;
 mod audit;
@@ -24,6 +25,7 @@ mod error;
 mod jobs;
 mod leases;
 mod redact;
+mod requests;
 mod rows;
 mod secrets;
 mod store;
@@ -44,6 +46,10 @@ pub use jobs::{
 };
 pub use leases::{Acquired, Lease, Leases};
 pub use redact::redact_url;
+pub use requests::{
+    AccessRequest, Approval, Approved, Change, NewRequest, RequestId, RequestQuery, RequestState,
+    Requests, Schedule, Transitioned,
+};
 pub use rows::{
     AccountFilter, AccountRow, Batch, ChangeEvent, ChangeKind, ChangeQuery, Checkpoint,
     DirectoryRow, GrantSource, GroupMembershipRow, GroupRoleRow, GroupRow, JsmCustomerRow,

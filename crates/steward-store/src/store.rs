@@ -376,6 +376,16 @@ impl Store {
     pub fn bundles(&self) -> crate::bundles::Bundles<'_> {
         crate::bundles::Bundles { store: self }
     }
+
+    /// Access requests and their approvals.
+    pub fn requests(&self) -> crate::requests::Requests<'_> {
+        crate::requests::Requests { store: self }
+    }
+
+    /// The scheduler's slot claims (one run per interval across processes).
+    pub fn schedule(&self) -> crate::requests::Schedule<'_> {
+        crate::requests::Schedule { store: self }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -35,6 +35,12 @@ pub struct Config {
     #[serde(default)]
     #[allow(dead_code, reason = "read by the store and `steward sync`, next")]
     pub database: DatabaseConfig,
+    /// `[service]`: the scheduler and workers of `steward serve`.
+    #[serde(default)]
+    pub service: ServiceConfig,
+    /// `[approvals]`: who approves access requests (`[[approvals.rules]]`).
+    #[serde(default)]
+    pub approvals: steward_engine::requests::ApprovalPolicy,
 }
 
 /// `[atlassian]`.
@@ -93,6 +99,41 @@ impl Default for DatabaseConfig {
         DatabaseConfig {
             url: default_database_url(),
         }
+    }
+}
+
+/// `[service]`: `sync_interval` (default `1h`), `sweep_interval` (default `30s`), `workers`
+/// (default 2).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    #[serde(default, deserialize_with = "opt_text")]
+    pub sync_interval: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub sweep_interval: Option<String>,
+    pub workers: Option<usize>,
+}
+
+impl ServiceConfig {
+    /// The scheduler settings, defaults filled in.
+    pub fn scheduler(&self) -> anyhow::Result<steward_server::SchedulerConfig> {
+        let mut out = steward_server::SchedulerConfig::default();
+        let interval = |key: &str, value: &str| {
+            crate::cli::parse_duration(value).map_err(|e| anyhow::anyhow!("`service.{key}`: {e}"))
+        };
+        if let Some(v) = &self.sync_interval {
+            out.sync_interval = interval("sync_interval", v)?;
+        }
+        if let Some(v) = &self.sweep_interval {
+            out.sweep_interval = interval("sweep_interval", v)?;
+        }
+        if let Some(n) = self.workers {
+            if n > 64 {
+                bail!("`service.workers` is {n}: at most 64 job workers per process");
+            }
+            out.workers = n;
+        }
+        Ok(out)
     }
 }
 
@@ -158,7 +199,13 @@ const SECRET_KEYS: [&str; 3] = ["org_api_key", "api_token", "api_key"];
 
 /// The sections `STEWARD_*` variables may set; other `STEWARD_*` variables (`STEWARD_CONFIG`,
 /// test settings) are not configuration keys.
-const SECTIONS: [&str; 3] = ["atlassian__", "statuspage__", "database__"];
+const SECTIONS: [&str; 5] = [
+    "atlassian__",
+    "statuspage__",
+    "database__",
+    "service__",
+    "approvals__",
+];
 
 /// The configuration file in effect: `--config`, else `steward.toml` if it exists.
 pub fn file_in_effect(explicit: Option<&Path>) -> anyhow::Result<Option<PathBuf>> {
@@ -497,6 +544,57 @@ pub fn write(path: &Path, file: &FileOut, force: bool) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn service_and_approvals_sections_are_read_with_defaults() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("steward.toml");
+        std::fs::write(
+            &path,
+            r#"
+[service]
+sync_interval = "15m"
+workers = 4
+
+[[approvals.rules]]
+entitlements = ["jira:*/admin", "group:finance*"]
+approvers = ["cfo@acme.com", "cto@acme.com"]
+approvals = 2
+
+[[approvals.rules]]
+risk = "low"
+auto_approve = true
+"#,
+        )?;
+        let cfg = load(Some(&path))?;
+        let scheduler = cfg.service.scheduler()?;
+        assert_eq!(scheduler.sync_interval, std::time::Duration::from_secs(900));
+        assert_eq!(scheduler.sweep_interval, std::time::Duration::from_secs(30));
+        assert_eq!(scheduler.workers, 4);
+        assert_eq!(cfg.approvals.rules.len(), 2);
+        cfg.approvals.validate()?;
+        assert!(cfg.approvals.rules[1].auto_approve);
+        let defaults = load(None)?;
+        assert_eq!(
+            defaults.service.scheduler()?,
+            steward_server::SchedulerConfig::default()
+        );
+        std::fs::write(
+            &path,
+            "[approvals]
+rules = [{ who = \"x\" }]
+",
+        )?;
+        assert!(load(Some(&path)).is_err());
+        std::fs::write(
+            &path,
+            "[service]
+sync_interval = \"soon\"
+",
+        )?;
+        assert!(load(Some(&path))?.service.scheduler().is_err());
+        Ok(())
+    }
 
     #[test]
     fn a_secret_file_is_read_without_its_trailing_newline() -> anyhow::Result<()> {

@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use steward_store::{
     GroupRoleRow, GroupRow, JsmCustomerRow, ResourceRow, RoleAssignmentRow, SiteRow, Snapshot,
     StatuspagePermissionRow,
@@ -358,7 +358,7 @@ impl FromStr for EntitlementId {
 }
 
 /// How risky granting an entitlement is (drives auto-approval).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Risk {
     /// Non-billable, customer-level access (JSM customer, JPD contributor, Confluence guest).

@@ -7,6 +7,7 @@ mod drift;
 mod entitlements;
 mod exec;
 mod plan;
+mod requests;
 mod support;
 mod sync;
 mod sync_changes;

@@ -6,6 +6,7 @@ pub mod changes;
 pub mod jobs;
 pub mod ops;
 pub mod people;
+pub mod requests;
 pub mod session;
 pub mod sync;
 

@@ -45,6 +45,17 @@ pub async fn write_snapshot(store: &Store) -> anyhow::Result<()> {
         .map(|i| account(&format!("acc-{i}"), &format!("person{i}@acme.com")))
         .collect();
     store.writer(run).write_accounts(&people).await?;
+    // One plain group: something to request access to.
+    store
+        .writer(run)
+        .write_groups(&[steward_store::GroupRow {
+            group_id: "grp-team-a".to_owned(),
+            name: "team-a".to_owned(),
+            directory_id: Some("dir-1".to_owned()),
+            external_synced: false,
+            managed_by: None,
+        }])
+        .await?;
     store
         .runs()
         .complete(run, &serde_json::json!({}), &[])
@@ -200,6 +211,18 @@ fn uuid_like() -> String {
 }
 
 impl TestApp {
+    /// A URL that opens this app's database again (a second "process" on it).
+    pub fn database_url(&self) -> String {
+        match (&self.pg, &self.db_file) {
+            (Some((server, schema)), _) => {
+                let sep = if server.contains('?') { '&' } else { '?' };
+                format!("{server}{sep}options[search_path]={schema}")
+            }
+            (None, Some(file)) => format!("sqlite://{}", file.display()),
+            (None, None) => unreachable!("every test app has a database"),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

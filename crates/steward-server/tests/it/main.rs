@@ -9,5 +9,6 @@ mod console;
 mod endpoints;
 mod input;
 mod matrix;
+mod requests;
 mod secrets;
 mod webdriver;

@@ -12,6 +12,7 @@ mod cases;
 mod db;
 mod jobs;
 mod redaction;
+mod requests;
 mod sqlite_file;
 
 /// Every case of the shared suite, whichever module it is written in.
@@ -20,6 +21,7 @@ mod all_cases {
     pub use crate::audit::*;
     pub use crate::cases::*;
     pub use crate::jobs::*;
+    pub use crate::requests::*;
 }
 
 /// Instantiates every case once per back end: `sqlite::<case>` and `postgres::<case>`.
@@ -90,4 +92,8 @@ suite!(
     disabling_a_user_ends_its_sessions,
     api_tokens_are_found_by_prefix_and_revoked_once,
     idempotency_keys_replay_reject_mismatches_and_release,
+    // access requests and schedule slots
+    requests_move_through_their_states_with_audit_entries,
+    concurrent_deciders_see_one_transition_win,
+    schedule_slots_are_claimed_once_each,
 );

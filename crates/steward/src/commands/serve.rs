@@ -1,12 +1,17 @@
-//! `steward serve [--addr 127.0.0.1:8080] [--database-url URL] [--sandbox]`: the HTTP service.
+//! `steward serve [--addr 127.0.0.1:8080] [--database-url URL] [--sandbox]`: the HTTP service,
+//! with the scheduler (scheduled sync, access-request sweep) and the job workers.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use atlassian_sim::{SimConfig, Simulator};
 use secrecy::{ExposeSecret, SecretString};
+use steward_engine::provision::{Risk, Worker};
+use steward_engine::requests::{ApprovalPolicy, PolicyRule};
+use steward_engine::sync::owner_id;
 use steward_server::bootstrap::{self, Bootstrap};
-use steward_server::{AppState, Server, ServerConfig, SyncLauncher, TargetSync};
+use steward_server::{AppState, Scheduler, Server, ServerConfig, SyncLauncher, TargetSync};
 use steward_store::{Role, Store};
 
 use crate::cli::{Cli, ServeArgs};
@@ -31,7 +36,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<u8> {
     // Keep the sandbox (simulator, temporary database) alive while serving.
     let mut _temp_dir = None;
     let mut _sim = None;
-    let (database_url, launcher): (String, Option<Arc<dyn SyncLauncher>>) = if args.sandbox {
+    let (database_url, target, service, approvals) = if args.sandbox {
         let sim = Simulator::spawn(super::sandbox::sim_config(
             &args.sim,
             SimConfig::default().addr,
@@ -49,7 +54,12 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<u8> {
                 url
             }
         };
-        (url, Some(Arc::new(TargetSync(target))))
+        (
+            url,
+            Some(target),
+            config::ServiceConfig::default(),
+            sandbox_policy(),
+        )
     } else {
         let file = config::file_in_effect(cli.config.as_deref())?;
         let cfg = config::load(file.as_deref())?;
@@ -57,15 +67,22 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<u8> {
             .database_url
             .clone()
             .unwrap_or_else(|| cfg.database.url.clone());
-        let launcher: Option<Arc<dyn SyncLauncher>> = match config::target(&cfg) {
-            Ok(target) => Some(Arc::new(TargetSync(target))),
+        let target = match config::target(&cfg) {
+            Ok(target) => Some(target),
             Err(e) => {
-                eprintln!("note: on-demand syncs are off: {e:#}");
+                eprintln!("note: syncs and job workers are off: {e:#}");
                 None
             }
         };
-        (url, launcher)
+        (url, target, cfg.service, cfg.approvals)
     };
+    approvals
+        .validate()
+        .context("invalid [approvals] configuration")?;
+    let scheduler_config = service.scheduler()?;
+    let launcher: Option<Arc<dyn SyncLauncher>> = target
+        .clone()
+        .map(|t| Arc::new(TargetSync(t)) as Arc<dyn SyncLauncher>);
     let store = Store::open(&database_url)
         .await
         .context("cannot open the database")?;
@@ -73,6 +90,8 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<u8> {
     // The cookie is Secure unless browsers reach us over plain http on loopback; anywhere else
     // a TLS-terminating proxy is expected in front.
     server_config.auth.secure_cookie = !args.addr.ip().is_loopback();
+    server_config.approvals = approvals;
+    server_config.integration_email = target.as_ref().map(|t| t.integration_email.clone());
     let state = AppState::new(store.clone(), server_config, launcher.clone())
         .map_err(|e| anyhow::anyhow!("{}", e.message))?;
 
@@ -82,19 +101,63 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<u8> {
         first_admin(&state, args).await?;
     }
 
-    let server = Server::bind(args.addr, state)
+    let server = Server::bind(args.addr, state.clone())
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     let addr = server.local_addr()?;
+
+    // The scheduled sync, the access-request sweep and the job workers, until shutdown.
+    let worker = match &target {
+        Some(t) => Some(Worker::new(
+            store.clone(),
+            t.client(steward_engine::sync::sync_retry(), Duration::from_secs(30))
+                .context("cannot build the Atlassian client")?,
+            t.clone(),
+            String::new(),
+        )),
+        None => None,
+    };
+    let scheduler = Scheduler {
+        store: store.clone(),
+        config: scheduler_config.clone(),
+        sync: launcher,
+        workflow: state.workflow(),
+        worker,
+        owner: owner_id(),
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let background = scheduler.spawn(stopped);
     println!(
-        "steward serve: listening on http://{addr} (API under /api/v1, OpenAPI at /api/v1/openapi.json); Ctrl-C stops"
+        "steward serve: listening on http://{addr} (API under /api/v1, OpenAPI at /api/v1/openapi.json); sync every {}s, {} job workers; Ctrl-C stops",
+        scheduler_config.sync_interval.as_secs(),
+        if target.is_some() {
+            scheduler_config.workers
+        } else {
+            0
+        }
     );
-    server
-        .run_until(steward_server::shutdown_signal())
-        .await
-        .context("the server failed")?;
+    let served = server.run_until(steward_server::shutdown_signal()).await;
+    // In-flight requests are done; let running jobs finish, then stop.
+    let _ = stop.send(true);
+    background.join().await;
+    served.context("the server failed")?;
     store.close().await;
     Ok(0)
+}
+
+/// The sandbox's policy: low-risk entitlements (JSM customer, JPD contributor, Confluence
+/// guest) approve themselves; everything else needs one approver.
+fn sandbox_policy() -> ApprovalPolicy {
+    ApprovalPolicy {
+        rules: vec![PolicyRule {
+            entitlements: vec![],
+            risk: Some(Risk::Low),
+            role: None,
+            approvers: vec![],
+            approvals: 1,
+            auto_approve: true,
+        }],
+    }
 }
 
 /// Creates the first admin when there is none.
