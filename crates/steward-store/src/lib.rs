@@ -41,8 +41,8 @@ pub use audit::{
 pub use bundles::{Bundle, BundleId, Bundles, NewBundle};
 pub use error::{Error, Result};
 pub use jobs::{
-    ClaimedJob, DoneStep, Enqueued, Job, JobDetail, JobId, JobOutcome, JobQuery, JobStatus, JobStep, Jobs,
-    MAX_LEASE, NewJob, NewStep, StepStatus,
+    ClaimedJob, DoneStep, Enqueued, Job, JobDetail, JobId, JobOutcome, JobQuery, JobStatus,
+    JobStep, Jobs, MAX_LEASE, NewJob, NewStep, StepStatus,
 };
 pub use leases::{Acquired, Lease, Leases};
 pub use redact::redact_url;
