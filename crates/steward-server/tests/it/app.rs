@@ -136,8 +136,6 @@ pub async fn try_spawn(config: ServerConfig, postgres: bool) -> anyhow::Result<O
             return Ok(None);
         };
         let schema = format!("srv_{}", uuid_like());
-        let admin = Store::open(&server).await?;
-        drop(admin);
         use sqlx::Connection;
         let mut c = sqlx::PgConnection::connect(&server).await?;
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
