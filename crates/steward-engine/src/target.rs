@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use atlassian_client::Client;
-use atlassian_client::config::RetryPolicy;
+use atlassian_client::config::{RateLimits, RetryPolicy};
 use secrecy::SecretString;
 use url::Url;
 
@@ -53,18 +53,30 @@ pub struct StatuspageTarget {
 
 impl Target {
     /// A client for every API of the target, with the given retry policy and per-attempt
-    /// timeout.
+    /// timeout, paced at the client's default rates (Atlassian's documented limits).
     pub fn client(
         &self,
         retry: RetryPolicy,
         timeout: Duration,
+    ) -> Result<Client, atlassian_client::Error> {
+        self.client_with(retry, timeout, RateLimits::default())
+    }
+
+    /// [`client`](Self::client) with other pacing (a support-raised limit, or a simulator in
+    /// tests and benchmarks).
+    pub fn client_with(
+        &self,
+        retry: RetryPolicy,
+        timeout: Duration,
+        rate_limits: RateLimits,
     ) -> Result<Client, atlassian_client::Error> {
         let mut builder = Client::builder()
             .api_url(self.api_url.clone())
             .org_api_key(self.org_api_key.clone())
             .org_id(self.org_id.clone())
             .retry(retry)
-            .timeout(timeout);
+            .timeout(timeout)
+            .rate_limits(rate_limits);
         for site in &self.sites {
             builder = builder.site(
                 site.name.clone(),

@@ -65,42 +65,22 @@ fn client(t: &Target) -> anyhow::Result<Client> {
         per_second: 400.0,
         burst: 100,
     };
-    let mut builder = Client::builder()
-        .api_url(t.api_url.clone())
-        .org_api_key(t.org_api_key.clone())
-        .org_id(t.org_id.clone())
-        .retry(RetryPolicy {
-            max_attempts: 14,
-            initial_backoff: Duration::from_millis(20),
-            max_backoff: Duration::from_millis(500),
-            max_elapsed: Duration::from_secs(120),
-            max_retry_after: Duration::from_secs(10),
-        })
-        .timeout(Duration::from_secs(1))
-        .rate_limits(RateLimits {
-            org: fast,
-            jira: fast,
-            confluence: fast,
-            statuspage: fast,
-            max_concurrency: 16,
-            initial_concurrency: 8,
-        });
-    for site in &t.sites {
-        builder = builder.site(
-            site.name.clone(),
-            site.url.clone(),
-            t.integration_email.clone(),
-            site.api_token.clone(),
-        );
-    }
-    if let Some(sp) = &t.statuspage {
-        builder = builder.statuspage(
-            sp.url.clone(),
-            sp.api_key.clone(),
-            sp.organization_id.clone(),
-        );
-    }
-    Ok(builder.build()?)
+    let retry = RetryPolicy {
+        max_attempts: 14,
+        initial_backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(500),
+        max_elapsed: Duration::from_secs(120),
+        max_retry_after: Duration::from_secs(10),
+    };
+    let limits = RateLimits {
+        org: fast,
+        jira: fast,
+        confluence: fast,
+        statuspage: fast,
+        max_concurrency: 16,
+        initial_concurrency: 8,
+    };
+    Ok(t.client_with(retry, Duration::from_secs(1), limits)?)
 }
 
 /// Every row of a snapshot, as comparable text, by table.

@@ -52,35 +52,14 @@ pub fn client(t: &Target) -> anyhow::Result<Client> {
         max_elapsed: Duration::from_secs(5),
         max_retry_after: Duration::from_secs(1),
     };
-    let mut builder = Client::builder()
-        .api_url(t.api_url.clone())
-        .org_api_key(t.org_api_key.clone())
-        .org_id(t.org_id.clone())
-        .retry(retry)
-        .timeout(Duration::from_secs(10))
-        .rate_limits(RateLimits {
-            statuspage: Rate {
-                per_second: 500.0,
-                burst: 500,
-            },
-            ..RateLimits::default()
-        });
-    for site in &t.sites {
-        builder = builder.site(
-            site.name.clone(),
-            site.url.clone(),
-            t.integration_email.clone(),
-            site.api_token.clone(),
-        );
-    }
-    if let Some(sp) = &t.statuspage {
-        builder = builder.statuspage(
-            sp.url.clone(),
-            sp.api_key.clone(),
-            sp.organization_id.clone(),
-        );
-    }
-    Ok(builder.build()?)
+    let limits = RateLimits {
+        statuspage: Rate {
+            per_second: 500.0,
+            burst: 500,
+        },
+        ..RateLimits::default()
+    };
+    Ok(t.client_with(retry, Duration::from_secs(10), limits)?)
 }
 
 /// A worker with short pauses.

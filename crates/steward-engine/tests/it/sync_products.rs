@@ -32,35 +32,14 @@ async fn sandbox_in(users: usize, mode: Mode) -> anyhow::Result<SimHandle> {
 
 /// A client for `t` with a fast Statuspage rate (the real one is 1 req/s).
 fn client(t: &Target, retry: RetryPolicy) -> anyhow::Result<Client> {
-    let mut builder = Client::builder()
-        .api_url(t.api_url.clone())
-        .org_api_key(t.org_api_key.clone())
-        .org_id(t.org_id.clone())
-        .retry(retry)
-        .timeout(Duration::from_secs(10))
-        .rate_limits(RateLimits {
-            statuspage: Rate {
-                per_second: 200.0,
-                burst: 200,
-            },
-            ..RateLimits::default()
-        });
-    for site in &t.sites {
-        builder = builder.site(
-            site.name.clone(),
-            site.url.clone(),
-            t.integration_email.clone(),
-            site.api_token.clone(),
-        );
-    }
-    if let Some(sp) = &t.statuspage {
-        builder = builder.statuspage(
-            sp.url.clone(),
-            sp.api_key.clone(),
-            sp.organization_id.clone(),
-        );
-    }
-    Ok(builder.build()?)
+    let limits = RateLimits {
+        statuspage: Rate {
+            per_second: 200.0,
+            burst: 200,
+        },
+        ..RateLimits::default()
+    };
+    Ok(t.client_with(retry, Duration::from_secs(10), limits)?)
 }
 
 fn impatient() -> RetryPolicy {
