@@ -17,7 +17,7 @@ pub mod usage;
 
 use std::path::Path;
 
-use profile::ProfileSpec;
+use profile::{Pace, ProfileSpec};
 use report::ProfileReport;
 use sim::SimProcess;
 
@@ -27,7 +27,11 @@ use sim::SimProcess;
 /// # Errors
 /// The simulator or the store cannot start, or a scenario cannot be set up. A scenario whose
 /// jobs fail is reported (not an error).
-pub async fn run_profile(exe: &Path, spec: ProfileSpec) -> anyhow::Result<ProfileReport> {
+pub async fn run_profile(
+    exe: &Path,
+    spec: ProfileSpec,
+    pace: Pace,
+) -> anyhow::Result<ProfileReport> {
     eprintln!(
         "[{}] seeding the simulator ({} users)…",
         spec.name.as_str(),
@@ -35,7 +39,7 @@ pub async fn run_profile(exe: &Path, spec: ProfileSpec) -> anyhow::Result<Profil
             .map_or_else(|| format!("{}", spec.size.users()), |u| u.to_string())
     );
     let sim = SimProcess::start(exe, &spec).await?;
-    let result = scenario::run_all(&sim, &spec).await;
+    let result = scenario::run_all(&sim, &spec, pace).await;
     sim.stop().await;
     result
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use steward_bench::profile::ProfileName;
+use steward_bench::profile::{Pace, ProfileName};
 
 #[derive(Parser)]
 #[command(
@@ -19,6 +19,9 @@ struct Cli {
     /// Where the JSON reports go (one file per profile).
     #[arg(long, default_value = "benches/results")]
     out: PathBuf,
+    /// Client pacing: `shipped` (Steward's defaults) or `documented` (the APIs' own limits).
+    #[arg(long, default_value = "shipped")]
+    pace: String,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -56,9 +59,10 @@ fn main() -> ExitCode {
             }
             None => {
                 let profiles = ProfileName::parse_list(&cli.profile)?;
+                let pace = Pace::parse(&cli.pace)?;
                 let exe = std::env::current_exe()?;
                 for name in profiles {
-                    let report = steward_bench::run_profile(&exe, name.spec()).await?;
+                    let report = steward_bench::run_profile(&exe, name.spec(), pace).await?;
                     print!("{}", steward_bench::report::table(&report));
                     let path = steward_bench::report::write_json(&report, &cli.out)?;
                     println!("wrote {}", path.display());

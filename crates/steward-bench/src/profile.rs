@@ -103,3 +103,37 @@ impl ProfileName {
         }
     }
 }
+
+/// How the client paces its requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// The client's defaults, as Steward ships (Org API and sites 50 req/s, Statuspage 1 req/s
+    /// without burst, 16 in flight per scope).
+    Shipped,
+    /// The rates the simulator enforces (Org API and sites 100 req/s), to see how close the
+    /// engine gets when the client is not the limit. Statuspage stays at 1 req/s without burst:
+    /// a token bucket with a larger burst would break its rolling 60-second window.
+    Documented,
+}
+
+impl Pace {
+    /// `shipped` or `documented`.
+    ///
+    /// # Errors
+    /// Any other name.
+    pub fn parse(input: &str) -> anyhow::Result<Pace> {
+        match input.to_ascii_lowercase().as_str() {
+            "shipped" => Ok(Pace::Shipped),
+            "documented" => Ok(Pace::Documented),
+            other => anyhow::bail!("unknown pace {other:?}: use shipped or documented"),
+        }
+    }
+
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pace::Shipped => "shipped",
+            Pace::Documented => "documented",
+        }
+    }
+}

@@ -155,6 +155,8 @@ pub struct OrgSize {
 pub struct ProfileReport {
     /// `s`, `m`, `l` or `tiny`.
     pub profile: String,
+    /// The client's pacing: `shipped` or `documented`.
+    pub pace: String,
     /// The org.
     pub org: OrgSize,
     /// Simulated latency (ms) and jitter (± ms).
@@ -177,9 +179,10 @@ pub fn table(r: &ProfileReport) -> String {
     let o = &r.org;
     let _ = writeln!(
         s,
-        "\nprofile {}: {} users ({} with access), {} groups ({} with roles), {} memberships, {} \
+        "\nprofile {} (client pace {}): {} users ({} with access), {} groups ({} with roles), {} memberships, {} \
          sites, {} Statuspage members; latency {} ms ± {}",
         r.profile,
+        r.pace,
         o.users,
         o.users_with_access,
         o.groups,
@@ -247,7 +250,11 @@ pub fn table(r: &ProfileReport) -> String {
 /// The directory or the file cannot be written.
 pub fn write_json(r: &ProfileReport, dir: &Path) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let path = dir.join(format!("{}.json", r.profile));
+    let name = match r.pace.as_str() {
+        "shipped" => r.profile.clone(),
+        pace => format!("{}-{pace}", r.profile),
+    };
+    let path = dir.join(format!("{name}.json"));
     let json = serde_json::to_string_pretty(r)?;
     std::fs::write(&path, json + "\n")
         .with_context(|| format!("cannot write {}", path.display()))?;

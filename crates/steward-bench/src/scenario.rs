@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use atlassian_client::config::{Rate, RateLimits};
 use serde_json::json;
 use steward_engine::Target;
 use steward_engine::provision::{
@@ -18,7 +19,7 @@ use steward_engine::provision::{
 use steward_engine::sync::{self, SyncReport};
 use steward_store::{AccountFilter, Snapshot, Store};
 
-use crate::profile::ProfileSpec;
+use crate::profile::{Pace, ProfileSpec};
 use crate::report::{self, OrgSize, ProfileReport, STATUSPAGE, Scenario, ScopeBound};
 use crate::sim::{Counters, SimProcess};
 use crate::usage;
@@ -132,11 +133,13 @@ impl Draft<'_> {
 ///
 /// # Errors
 /// The store cannot be opened, a sync fails, or the snapshot cannot be read.
-pub async fn run_all(sim: &SimProcess, spec: &ProfileSpec) -> anyhow::Result<ProfileReport> {
+pub async fn run_all(
+    sim: &SimProcess,
+    spec: &ProfileSpec,
+    pace: Pace,
+) -> anyhow::Result<ProfileReport> {
     let target = sim.target()?;
-    let client = target
-        .client(sync::sync_retry(), Duration::from_secs(30))
-        .context("cannot build the Atlassian client")?;
+    let client = client(&target, pace).context("cannot build the Atlassian client")?;
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("steward.db");
     let store = Store::open(&format!("sqlite://{}", db.display()))
@@ -283,12 +286,55 @@ pub async fn run_all(sim: &SimProcess, spec: &ProfileSpec) -> anyhow::Result<Pro
     store.close().await;
     Ok(ProfileReport {
         profile: tag.to_owned(),
+        pace: pace.as_str().to_owned(),
         org,
         latency_ms: spec.latency_ms,
         jitter_ms: spec.jitter_ms,
         scenarios,
         incremental_speedup: Some(speedup),
     })
+}
+
+/// The client a configured Steward builds (sync retry policy, 30 s per attempt), paced as
+/// `pace` says.
+fn client(
+    target: &Target,
+    pace: Pace,
+) -> Result<atlassian_client::Client, atlassian_client::Error> {
+    let mut builder = atlassian_client::Client::builder()
+        .api_url(target.api_url.clone())
+        .org_api_key(target.org_api_key.clone())
+        .org_id(target.org_id.clone())
+        .retry(sync::sync_retry())
+        .timeout(Duration::from_secs(30));
+    for site in &target.sites {
+        builder = builder.site(
+            site.name.clone(),
+            site.url.clone(),
+            target.integration_email.clone(),
+            site.api_token.clone(),
+        );
+    }
+    if let Some(sp) = &target.statuspage {
+        builder = builder.statuspage(
+            sp.url.clone(),
+            sp.api_key.clone(),
+            sp.organization_id.clone(),
+        );
+    }
+    if pace == Pace::Documented {
+        let documented = Rate {
+            per_second: report::ORG.per_second,
+            burst: report::ORG.burst as u32,
+        };
+        builder = builder.rate_limits(RateLimits {
+            org: documented,
+            jira: documented,
+            confluence: documented,
+            ..RateLimits::default()
+        });
+    }
+    builder.build()
 }
 
 async fn latest(store: &Store) -> anyhow::Result<Snapshot> {
