@@ -127,6 +127,33 @@ pub struct Scenario {
     pub met: bool,
 }
 
+impl Scenario {
+    /// A scenario that could not run, with why.
+    pub fn failed(name: &str, why: &anyhow::Error) -> Scenario {
+        Scenario {
+            name: name.to_owned(),
+            detail: format!("could not run: {why:#}"),
+            ok: false,
+            wall_s: 0.0,
+            cpu_s: None,
+            cpu_share: None,
+            peak_rss_mib: None,
+            db_mib: 0.0,
+            calls: BTreeMap::new(),
+            calls_total: 0,
+            rate_limited: 0,
+            min_calls: 0,
+            call_ratio: 0.0,
+            bound_s: 0.0,
+            bound_ratio: 0.0,
+            scopes: vec![],
+            chain_s: None,
+            target: String::new(),
+            met: false,
+        }
+    }
+}
+
 /// The org a profile seeded, as the first sync read it.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct OrgSize {
