@@ -7,7 +7,7 @@
 //! ```text
 //! rate term        = max(0, n − burst) ÷ rate          (the simulator's documented limits)
 //! concurrency term = n × latency ÷ C                    (C = requests in flight per scope)
-//! chain term       = calls of one dependent chain × latency (provisioning: one job's steps)
+//! chain term       = calls of one dependent chain × lowest latency (latency − jitter)
 //! bound            = max over scopes of the largest term
 //! ```
 //!
