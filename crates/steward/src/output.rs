@@ -76,12 +76,38 @@ pub(crate) fn csv(header: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 /// A CSV field, quoted when it holds a comma, quote or line break.
+///
+/// Values come from Atlassian (display names, group names, site names) and anyone there can
+/// choose them, so a cell a spreadsheet would read as a formula (starting with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return) is neutralised with a leading `'`, as OWASP's CSV-injection
+/// guidance says. Plain numbers (`-3`, `+1.5`) are left alone: a spreadsheet computes nothing
+/// from them.
 pub(crate) fn csv_field(value: &str) -> String {
+    let neutralised;
+    let value = if starts_like_a_formula(value) {
+        neutralised = format!("'{value}");
+        neutralised.as_str()
+    } else {
+        value
+    };
     if value.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
         value.to_owned()
     }
+}
+
+/// Whether a spreadsheet could read `value` as a formula (OWASP: `=`, `+`, `-`, `@`, tab, CR).
+fn starts_like_a_formula(value: &str) -> bool {
+    if !value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        return false;
+    }
+    // A signed plain number (`-3`, `+1.5`) is a value, not a formula.
+    let signed_number = value.starts_with(['-', '+'])
+        && value[1..].chars().any(|c| c.is_ascii_digit())
+        && value[1..].chars().all(|c| c.is_ascii_digit() || c == '.')
+        && value.matches('.').count() <= 1;
+    !signed_number
 }
 
 fn checklist(report: &Report) -> String {
@@ -112,4 +138,53 @@ fn checklist(report: &Report) -> String {
         )
     };
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{csv, csv_field};
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_neutralised() {
+        for (raw, expected) in [
+            (
+                "=HYPERLINK(\"http://evil\")",
+                "\"'=HYPERLINK(\"\"http://evil\"\")\"",
+            ),
+            ("=1+1", "'=1+1"),
+            ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+            ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+            ("@SUM(A1:A2)", "'@SUM(A1:A2)"),
+            ("\t=1+1", "'\t=1+1"),
+            ("\r=1+1", "\"'\r=1+1\""),
+            ("=1,2", "\"'=1,2\""),
+            ("-", "'-"),
+            ("--", "'--"),
+        ] {
+            assert_eq!(csv_field(raw), expected, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn plain_values_and_numbers_are_unchanged() {
+        for raw in [
+            "ada@acme.com",
+            "Ada Lovelace",
+            "jira-software",
+            "-3",
+            "+1.5",
+            "2026-11-27",
+            "",
+        ] {
+            assert_eq!(csv_field(raw), raw, "{raw:?}");
+        }
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+
+    #[test]
+    fn every_csv_row_is_neutralised() {
+        let out = csv(&["name", "email"], &[vec!["=cmd()".into(), "@evil".into()]]);
+        assert_eq!(out, "name,email\n'=cmd(),'@evil\n");
+    }
 }
