@@ -572,8 +572,31 @@ pub(crate) fn decode<T: DeserializeOwned>(
 }
 
 fn join(base: &str, path: &str) -> Result<Url> {
+    check_segments(path)?;
     Url::parse(&format!("{}{path}", base.trim_end_matches('/')))
         .map_err(|e| Error::InvalidInput(format!("cannot build a URL from {path:?}: {e}")))
+}
+
+/// Refuses a path with an empty, `.` or `..` segment. Every id is percent-encoded by
+/// [`segment`], so it can't add a `/`, `?` or `#`; but URL parsing (WHATWG, as the `url` crate
+/// and every HTTP stack does) resolves `.` and `..`, and their encoded forms `%2e`, so an id
+/// such as `..` would address the parent resource (`/groups/..` is `/`), and an empty id
+/// another route (`/groups//memberships`). No Atlassian id is empty or dots alone: such an id
+/// is a caller's mistake or an attack, and the request is not sent.
+fn check_segments(path: &str) -> Result<()> {
+    let route = path.split(['?', '#']).next().unwrap_or_default();
+    let Some(rest) = route.strip_prefix('/') else {
+        return Ok(());
+    };
+    for s in rest.split('/') {
+        let dots = s.to_ascii_lowercase().replace("%2e", ".");
+        if s.is_empty() || dots == "." || dots == ".." {
+            return Err(Error::InvalidInput(format!(
+                "an id in {path:?} is empty or only dots: it would address another resource"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Percent-encodes one path segment (account ids contain `:`, group names spaces).
@@ -871,5 +894,51 @@ mod tests {
     fn segments_are_percent_encoded() {
         assert_eq!(segment("712020:abc"), "712020%3Aabc");
         assert_eq!(segment("a b/c"), "a%20b%2Fc");
+    }
+
+    #[test]
+    fn hostile_ids_stay_inside_their_segment() {
+        // `/`, `?`, `#`, `%` and `\` are encoded: the id can't leave its segment.
+        let base = "https://api.example.test";
+        for (id, wire) in [
+            ("../../v1/orgs", "..%2F..%2Fv1%2Forgs"),
+            ("a/b", "a%2Fb"),
+            ("a?b=c", "a%3Fb%3Dc"),
+            ("a#b", "a%23b"),
+            ("a%2Fb", "a%252Fb"),
+            ("a\\b", "a%5Cb"),
+            ("a\r\nX-Injected: 1", "a%0D%0AX-Injected%3A%201"),
+            ("evil.com@x", "evil.com%40x"),
+            ("%2e%2e", "%252e%252e"),
+        ] {
+            let url = join(base, &format!("/v1/groups/{}/memberships", segment(id))).unwrap();
+            assert_eq!(
+                url.path(),
+                format!("/v1/groups/{wire}/memberships"),
+                "{id:?}"
+            );
+            assert_eq!(url.host_str(), Some("api.example.test"), "{id:?}");
+            assert_eq!(url.query(), None, "{id:?}");
+            assert_eq!(url.fragment(), None, "{id:?}");
+        }
+    }
+
+    #[test]
+    fn empty_and_dot_ids_are_refused_before_sending() {
+        let base = "https://api.example.test";
+        let paths = ["", ".", ".."]
+            .map(|id| format!("/v1/groups/{}/memberships", segment(id)))
+            .into_iter()
+            .chain(["%2e", "%2E%2e", ".%2E"].map(|raw| format!("/v1/groups/{raw}/memberships")));
+        for path in paths {
+            let err = join(base, &path).unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidInput(m) if m.contains("only dots")),
+                "{path:?}: {err}"
+            );
+        }
+        // Dots inside an id are fine.
+        assert!(join(base, &format!("/v1/users/{}", segment("a..b"))).is_ok());
+        assert!(join(base, "/v1/orgs?cursor=..").is_ok());
     }
 }
