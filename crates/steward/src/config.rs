@@ -103,7 +103,7 @@ impl Default for DatabaseConfig {
 }
 
 /// `[service]`: `sync_interval` (default `1h`), `sweep_interval` (default `30s`), `workers`
-/// (default 2).
+/// (default 2), `worker_lease` (default `60s`: how long a killed process's job stays claimed).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceConfig {
@@ -112,6 +112,8 @@ pub struct ServiceConfig {
     #[serde(default, deserialize_with = "opt_text")]
     pub sweep_interval: Option<String>,
     pub workers: Option<usize>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub worker_lease: Option<String>,
 }
 
 impl ServiceConfig {
@@ -134,6 +136,19 @@ impl ServiceConfig {
             out.workers = n;
         }
         Ok(out)
+    }
+
+    /// The job workers' lease (`None`: the engine's default).
+    pub fn worker_lease(&self) -> anyhow::Result<Option<std::time::Duration>> {
+        let Some(v) = &self.worker_lease else {
+            return Ok(None);
+        };
+        let lease = crate::cli::parse_duration(v)
+            .map_err(|e| anyhow::anyhow!("`service.worker_lease`: {e}"))?;
+        if lease < std::time::Duration::from_secs(1) {
+            bail!("`service.worker_lease` is {v}: at least 1s (it is renewed every third of it)");
+        }
+        Ok(Some(lease))
     }
 }
 

@@ -25,4 +25,6 @@ pub use plan::{
     PersonState, PlanError, RestoreBundle, apply_op, person_state, plan_grant, plan_offboard,
     plan_restore, plan_revoke,
 };
-pub use worker::{JobRun, RunOutcome, Worker, WorkerError, WorkerPolicy, enqueue_plan};
+pub use worker::{
+    CRASHED_RUNS_PER_ATTEMPT, JobRun, RunOutcome, Worker, WorkerError, WorkerPolicy, enqueue_plan,
+};

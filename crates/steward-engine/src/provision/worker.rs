@@ -31,14 +31,22 @@ use super::exec::{ExecContext, KEPT_ON_OPEN_DESK, StepError, execute_op};
 use super::op::{Op, Plan, PlannedOp};
 use crate::target::Target;
 
+/// How many more claims a job gets when its runs end with their process rather than with an
+/// error. A run cut short by a kill of the whole service (a crash loop, a flapping node, a
+/// deploy storm) says nothing about the job: found by the crash test of `steward serve`, a
+/// job that happened to be running at eight kills in a row was failed as if it crashed its
+/// worker. A job that really crashes its process is still stopped, later.
+pub const CRASHED_RUNS_PER_ATTEMPT: i64 = 3;
+
 /// The default lease a worker holds a job under.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 
 /// How a worker retries and idles.
 #[derive(Debug, Clone)]
 pub struct WorkerPolicy {
-    /// Claims of one job before it is failed (a job that keeps failing transiently, or keeps
-    /// crashing its worker).
+    /// Claims of one job before it is failed when it keeps failing transiently; a job whose
+    /// runs keep ending with their process (killed, crashed: nothing recorded) is failed after
+    /// [`CRASHED_RUNS_PER_ATTEMPT`] times as many claims.
     pub max_attempts: i64,
     /// The first pause before a transient failure is retried (doubled per attempt).
     pub backoff: Duration,
@@ -259,7 +267,14 @@ impl Worker {
                 }
             }
         }
-        if job.attempts > self.policy.max_attempts {
+        // Transient failures are bounded where they are recorded (below); reaching here past
+        // `max_attempts` means earlier runs ended with their process.
+        if job.attempts
+            > self
+                .policy
+                .max_attempts
+                .saturating_mul(CRASHED_RUNS_PER_ATTEMPT)
+        {
             let reason = format!(
                 "gave up after {} attempts; last error: {}",
                 job.attempts - 1,

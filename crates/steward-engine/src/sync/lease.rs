@@ -42,7 +42,7 @@ fn rand_nonce() -> u64 {
 
 /// Whether `lease`'s holder is a process of this host that is gone (Linux: no `/proc/<pid>`).
 /// Holders elsewhere, or of this very process, are never judged gone: their lease must lapse.
-pub(crate) fn holder_is_gone(lease: &Lease) -> bool {
+pub fn holder_is_gone(lease: &Lease) -> bool {
     let mut parts = lease.owner.splitn(3, '/');
     let (Some(host_name), Some(pid), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
         return false;

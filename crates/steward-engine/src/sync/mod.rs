@@ -28,7 +28,7 @@ use steward_store::{Acquired, Checkpoint, RunId, RunStatus, Store};
 use crate::target::Target;
 
 pub use fetch::SyncCounts;
-pub use lease::owner_id;
+pub use lease::{holder_is_gone, owner_id};
 pub use products::ProductCounts;
 pub use progress::{Phase, ProductProgress, Progress};
 

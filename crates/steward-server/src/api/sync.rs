@@ -63,8 +63,11 @@ pub async fn start(
             "this service has no Atlassian connection to sync: start it with a configuration (or --sandbox)",
         ));
     };
+    // A holder of this host that was killed holds nothing: the sync takes its run over at
+    // once (as `steward sync` does), so it is not a reason to refuse.
     if let Some(lease) = state.store().leases().get(SYNC_LEASE).await?
         && !lease.expired_at(chrono::Utc::now())
+        && !steward_engine::sync::holder_is_gone(&lease)
     {
         return Err(ApiError::new(
             ErrorCode::SyncRunning,

@@ -107,14 +107,21 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<u8> {
     let addr = server.local_addr()?;
 
     // The scheduled sync, the access-request sweep and the job workers, until shutdown.
+    let worker_lease = service.worker_lease()?;
     let worker = match &target {
-        Some(t) => Some(Worker::new(
-            store.clone(),
-            t.client(steward_engine::sync::sync_retry(), Duration::from_secs(30))
-                .context("cannot build the Atlassian client")?,
-            t.clone(),
-            String::new(),
-        )),
+        Some(t) => {
+            let mut worker = Worker::new(
+                store.clone(),
+                t.client(steward_engine::sync::sync_retry(), Duration::from_secs(30))
+                    .context("cannot build the Atlassian client")?,
+                t.clone(),
+                String::new(),
+            );
+            if let Some(lease) = worker_lease {
+                worker.lease = lease;
+            }
+            Some(worker)
+        }
         None => None,
     };
     let scheduler = Scheduler {

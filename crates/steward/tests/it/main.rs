@@ -4,6 +4,7 @@ mod audit;
 mod changes;
 mod config;
 mod crash;
+mod crash_serve;
 mod demo;
 mod entitlements;
 mod init;
