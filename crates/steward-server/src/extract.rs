@@ -55,6 +55,13 @@ pub fn too_large() -> ApiError {
 /// # Errors
 /// [`ErrorCode::InvalidJson`].
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if has_escaped_nul(bytes) {
+        // PostgreSQL can't store or compare a NUL in text; no value Steward takes holds one.
+        return Err(ApiError::new(
+            ErrorCode::InvalidJson,
+            "invalid JSON body: a string holds a NUL character (\\u0000), which no value may contain",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -73,6 +80,24 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         )
     })?;
     Ok(value)
+}
+
+/// Whether a JSON text holds the escape `\u0000` in a string (an unescaped NUL is not JSON
+/// and fails to parse anyway).
+fn has_escaped_nul(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            if bytes.get(i + 1) == Some(&b'u') && bytes.get(i + 2..i + 6) == Some(&b"0000"[..]) {
+                return true;
+            }
+            // Skip the escaped character (`\\` included).
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
 }
 
 /// Query parameters (the types refuse unknown ones).
@@ -102,5 +127,19 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
             .await
             .map(|p| ApiPath(p.0))
             .map_err(|e| ApiError::parameter(format!("invalid path: {}", e.body_text())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_escaped_nul;
+
+    #[test]
+    fn escaped_nuls_are_found_and_escaped_backslashes_are_not_nuls() {
+        assert!(has_escaped_nul(br#"{"a": "x\u0000y"}"#));
+        assert!(has_escaped_nul(br#"["\\\u0000"]"#));
+        assert!(!has_escaped_nul(br#"{"a": "x\\u0000y"}"#));
+        assert!(!has_escaped_nul(br#"{"a": "\u0001 \\"}"#));
+        assert!(!has_escaped_nul(b"\\"));
     }
 }

@@ -20,6 +20,13 @@ use crate::store::{Store, now, with_pool};
 /// How long an idempotency key is remembered.
 pub const IDEMPOTENCY_TTL: TimeDelta = TimeDelta::hours(24);
 
+/// How long a reservation without a response holds its key: after this, the request that
+/// reserved it is taken as abandoned (its process was killed, or its client went away and the
+/// handler was dropped) and the key may be used again. Without it, a key reserved by a
+/// process killed mid-request answered `409` for 24 hours (found by the crash test of
+/// `steward serve`). Handlers answer in well under this.
+pub const IDEMPOTENCY_ABANDONED: TimeDelta = TimeDelta::seconds(30);
+
 /// A console role. Roles are ordered: each one may do everything the ones before it may.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -607,7 +614,8 @@ impl Accounts<'_> {
     }
 
     /// Looks up `key` for `principal` on `route` and, when it is new (or expired after
-    /// [`IDEMPOTENCY_TTL`]), reserves it for this request (`request_hash`: a hash of the
+    /// [`IDEMPOTENCY_TTL`], or reserved without a response for [`IDEMPOTENCY_ABANDONED`]),
+    /// reserves it for this request (`request_hash`: a hash of the
     /// request body). Safe under concurrency: of two requests with a new key, one gets
     /// [`IdempotencyBegin::New`] and the other [`IdempotencyBegin::InProgress`] (same body)
     /// or [`IdempotencyBegin::Mismatch`].
@@ -626,12 +634,13 @@ impl Accounts<'_> {
         let found: Option<(String, Option<i64>, Option<String>)> = crate::store::with_tx!(self.store, tx => {
             sqlx::query(
                 "DELETE FROM idempotency_keys WHERE principal = $1 AND route = $2 AND key = $3 \
-                 AND created_at <= $4",
+                 AND (created_at <= $4 OR (response_status IS NULL AND created_at <= $5))",
             )
             .bind(principal)
             .bind(route)
             .bind(key)
             .bind(expired)
+            .bind(at - IDEMPOTENCY_ABANDONED)
             .execute(&mut *tx)
             .await?;
             let inserted = sqlx::query(

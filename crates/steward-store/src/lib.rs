@@ -31,8 +31,8 @@ mod secrets;
 mod store;
 
 pub use accounts::{
-    Accounts, ApiToken, IDEMPOTENCY_TTL, IdempotencyBegin, NewApiToken, NewSession, NewUser, Role,
-    Session, TokenId, User, UserId, UserUpdate,
+    Accounts, ApiToken, IDEMPOTENCY_ABANDONED, IDEMPOTENCY_TTL, IdempotencyBegin, NewApiToken,
+    NewSession, NewUser, Role, Session, TokenId, User, UserId, UserUpdate,
 };
 pub use audit::{
     Audit, AuditEntry, AuditFault, AuditFaultReason, AuditHead, AuditQuery, AuditVerification,

@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod config;
+mod logging;
 mod output;
 mod progress;
 
@@ -24,7 +25,7 @@ fn main() -> ExitCode {
     if std::env::var("STEWARD_LOG_FORMAT").is_ok_and(|v| v == "json") {
         builder.json().init();
     } else {
-        builder.init();
+        builder.fmt_fields(logging::text_fields()).init();
     }
     let cli = cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

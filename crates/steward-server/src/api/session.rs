@@ -83,7 +83,13 @@ pub async fn sign_in(
 ) -> ApiResult<Response> {
     state.sign_in_limiter().check(ip, &body.email)?;
     let accounts = state.store().accounts();
-    let found = accounts.credentials(&body.email).await?;
+    // No account's email holds a NUL, and PostgreSQL can't compare one (the console's form
+    // gets here without the JSON check): no such account, the same single answer.
+    let found = if body.email.contains('\0') {
+        None
+    } else {
+        accounts.credentials(&body.email).await?
+    };
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), hash),
         None => (None, None),

@@ -7,6 +7,7 @@ mod auth;
 mod browser;
 mod console;
 mod endpoints;
+mod injection;
 mod input;
 mod matrix;
 mod requests;

@@ -255,7 +255,11 @@ impl Driver {
             body["duration_secs"] = json!(d);
         }
         let key = format!("ask-{subject}");
+        // A key whose request died with its process is free again after 30 s
+        // (`IDEMPOTENCY_ABANDONED`); before that it is a 409.
+        let deadline = Instant::now() + Duration::from_secs(180);
         loop {
+            anyhow::ensure!(Instant::now() < deadline, "{subject}: never created");
             if let Some(existing) = self.request_of(subject).await? {
                 return existing["id"]
                     .as_i64()
@@ -276,8 +280,9 @@ impl Driver {
                         .as_i64()
                         .ok_or_else(|| anyhow::anyhow!("no id: {answer}"));
                 }
-                // The first try's process died holding the key: the lookup above decides.
-                StatusCode::CONFLICT => tokio::time::sleep(Duration::from_millis(200)).await,
+                // The first try's process died holding the key: the lookup above decides, or
+                // the key is free again once abandoned.
+                StatusCode::CONFLICT => tokio::time::sleep(Duration::from_millis(500)).await,
                 _ => anyhow::bail!("asking for {entitlement} for {subject}: {status} {answer}"),
             }
         }
