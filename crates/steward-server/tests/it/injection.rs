@@ -423,8 +423,8 @@ async fn markup_in_names_from_atlassian_renders_as_text_on_every_console_page() 
         "/audit/verify".to_owned(),
         format!("/people/{}", enc(MARKUP[0])),
     ];
-    for n in 0..MARKUP.len() {
-        pages.push(format!("/people?cursor={}", enc(MARKUP[n])));
+    for evil in MARKUP {
+        pages.push(format!("/people?cursor={}", enc(evil)));
     }
     let mut rendered = 0;
     let mut check = |what: &str, status: StatusCode, html: &str| {
