@@ -28,6 +28,7 @@ mod redact;
 mod requests;
 mod rows;
 mod secrets;
+mod stats;
 mod store;
 
 pub use accounts::{
@@ -57,4 +58,5 @@ pub use rows::{
     SiteRow, StatuspageMemberRow, StatuspagePermissionRow, SyncRun,
 };
 pub use secrets::MasterKey;
+pub use stats::Stats;
 pub use store::{Changes, Runs, Secrets, Snapshot, SnapshotWriter, Store};

@@ -9,6 +9,7 @@ mod console;
 mod endpoints;
 mod input;
 mod matrix;
+mod ops;
 mod requests;
 mod secrets;
 mod webdriver;

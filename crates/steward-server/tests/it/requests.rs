@@ -401,6 +401,7 @@ async fn two_schedulers_run_one_sync_per_interval_and_queue_each_job_once(postgr
                 sync_interval: interval,
                 sweep_interval: Duration::from_millis(50),
                 workers: 0,
+                ..SchedulerConfig::default()
             },
             sync: Some(launcher.clone()),
             workflow: Workflow::new(store.clone(), ApprovalPolicy::default(), None),
@@ -594,6 +595,7 @@ async fn two_services_provision_each_approved_request_once(postgres: bool) {
                 sync_interval: Duration::ZERO,
                 sweep_interval: Duration::from_millis(50),
                 workers: 2,
+                ..SchedulerConfig::default()
             },
             sync: None,
             workflow: Workflow::new(
