@@ -166,6 +166,12 @@ pub static ROUTES: &[Route] = &[
         Approver,
         || post(api::requests::revoke),
     ),
+    mutating(
+        Method::POST,
+        "/api/v1/requests/{id}/revocation/retry",
+        Admin,
+        || post(api::requests::retry_revocation),
+    ),
     route(Method::GET, "/api/v1/sync/runs", Least(Viewer), || {
         get(api::sync::list)
     }),
