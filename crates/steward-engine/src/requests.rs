@@ -588,24 +588,9 @@ impl Workflow {
         let comment = check_comment(comment)?;
         let request = self.store.requests().get(id).await?;
         let who = actor.name.to_lowercase();
-        if same(&who, &request.request.requested_by) || same(&who, &request.request.subject) {
-            return Err(RequestError::SelfApproval { id, who });
-        }
         let requirements = self.stored_requirements(&request).await?;
-        let eligible = requirements
-            .iter()
-            .any(|(_, r)| r.eligible(&who, actor.role));
-        let already = request.approvals.iter().any(|a| a.approver == who);
-        if !eligible && !already {
-            let detail = requirements
-                .iter()
-                .map(|(id, r)| match &r.approvers {
-                    Approvers::Role => format!("{id}: anyone with the approver role"),
-                    Approvers::Named(n) => format!("{id}: {}", n.join(", ")),
-                })
-                .collect::<Vec<_>>()
-                .join("; ");
-            return Err(RequestError::NotAnApprover { id, who, detail });
+        if let Some(refusal) = approver_refusal(actor, &request, &requirements) {
+            return Err(refusal);
         }
         let audit = NewAuditEntry {
             actor: actor.name.clone(),
@@ -645,21 +630,62 @@ impl Workflow {
         &self,
         request: &AccessRequest,
     ) -> Result<Vec<(String, Requirement)>, RequestError> {
-        let catalog = match self.catalog().await {
-            Ok((_, c)) => Some(c),
-            Err(RequestError::NotSynced) => None,
-            Err(e) => return Err(e),
-        };
-        Ok(request
+        let catalog = self.catalog_if_synced().await?;
+        Ok(self.requirements_of(request, catalog.as_ref()))
+    }
+
+    async fn catalog_if_synced(&self) -> Result<Option<Catalog>, RequestError> {
+        match self.catalog().await {
+            Ok((_, c)) => Ok(Some(c)),
+            Err(RequestError::NotSynced) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn requirements_of(
+        &self,
+        request: &AccessRequest,
+        catalog: Option<&Catalog>,
+    ) -> Vec<(String, Requirement)> {
+        request
             .request
             .entitlements
             .iter()
             .map(|id| {
                 let risk = catalog
-                    .as_ref()
                     .and_then(|c| c.resolve(id).ok())
                     .map_or(Risk::High, |e| e.risk);
                 (id.clone(), self.policy.requirement(id, risk))
+            })
+            .collect()
+    }
+
+    /// Why `actor` could not approve each of `requests` now, as [`Workflow::approve`] would
+    /// refuse it (`None`: they may approve it): not pending, self-approval, or not an
+    /// approver of it under the policy. One catalog read for all of them (for the console's
+    /// queue, which shows Approve only where it would be accepted, and the reason otherwise).
+    ///
+    /// # Errors
+    /// Store failures reading the catalog.
+    pub async fn approval_refusals(
+        &self,
+        actor: &Actor,
+        requests: &[AccessRequest],
+    ) -> Result<Vec<Option<RequestError>>, RequestError> {
+        let catalog = self.catalog_if_synced().await?;
+        Ok(requests
+            .iter()
+            .map(|r| {
+                if r.state != RequestState::Pending {
+                    return Some(RequestError::WrongState {
+                        id: r.id,
+                        state: r.state,
+                        action: "approve",
+                        expected: vec![RequestState::Pending],
+                    });
+                }
+                let requirements = self.requirements_of(r, catalog.as_ref());
+                approver_refusal(actor, r, &requirements)
             })
             .collect())
     }
@@ -1224,6 +1250,37 @@ impl Workflow {
             .await?
             .request)
     }
+}
+
+/// Why `actor` may not approve `request` under `requirements`: the requester or the person
+/// the access is for, or not eligible for any entitlement (unless they approved already,
+/// which is a no-op).
+fn approver_refusal(
+    actor: &Actor,
+    request: &AccessRequest,
+    requirements: &[(String, Requirement)],
+) -> Option<RequestError> {
+    let id = request.id;
+    let who = actor.name.to_lowercase();
+    if same(&who, &request.request.requested_by) || same(&who, &request.request.subject) {
+        return Some(RequestError::SelfApproval { id, who });
+    }
+    let eligible = requirements
+        .iter()
+        .any(|(_, r)| r.eligible(&who, actor.role));
+    let already = request.approvals.iter().any(|a| a.approver == who);
+    if !eligible && !already {
+        let detail = requirements
+            .iter()
+            .map(|(id, r)| match &r.approvers {
+                Approvers::Role => format!("{id}: anyone with the approver role"),
+                Approvers::Named(n) => format!("{id}: {}", n.join(", ")),
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Some(RequestError::NotAnApprover { id, who, detail });
+    }
+    None
 }
 
 /// The idempotency key of a request's first revocation job.

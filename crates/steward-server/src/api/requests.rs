@@ -188,7 +188,9 @@ pub async fn list(
             RevocationStatus::parse(s).map_err(|_| {
                 ApiError::parameter(format!(
                     "revocation `{s}` is not one of {}",
-                    RevocationStatus::ALL.map(RevocationStatus::as_str).join(", ")
+                    RevocationStatus::ALL
+                        .map(RevocationStatus::as_str)
+                        .join(", ")
                 ))
             })
         })

@@ -141,6 +141,10 @@ pub struct DashboardPage {
     pub active_jobs: Vec<JobView>,
     /// Failed jobs.
     pub failed_jobs: Vec<JobView>,
+    /// Requests waiting for approval.
+    pub pending_approvals: usize,
+    /// Requests whose revocation failed (the access may still be there).
+    pub failed_revocations: Vec<super::requests::RequestView>,
 }
 
 fn product_status(run: &SyncRun) -> Vec<ProductStatus> {
@@ -227,6 +231,7 @@ async fn dashboard_page(state: &AppState, me: Me) -> Result<DashboardPage, ApiEr
         .iter()
         .map(ChangeView::of)
         .collect();
+    let (pending_approvals, failed_revocations) = super::requests::attention(state).await?;
     let mut active_jobs = jobs_with(state, JobStatus::Running).await?;
     active_jobs.extend(jobs_with(state, JobStatus::Queued).await?);
     Ok(DashboardPage {
@@ -249,10 +254,13 @@ async fn dashboard_page(state: &AppState, me: Me) -> Result<DashboardPage, ApiEr
         changes,
         active_jobs,
         failed_jobs: jobs_with(state, JobStatus::Failed).await?,
+        pending_approvals,
+        failed_revocations,
     })
 }
 
-/// `GET /`: sync health, recent changes (drift highlighted), running and failed jobs.
+/// `GET /`: sync health, pending approvals, failed revocations, recent changes (drift
+/// highlighted), running and failed jobs.
 pub async fn dashboard(State(state): State<AppState>, principal: Principal) -> Response {
     match dashboard_page(&state, Me::of(&principal)).await {
         Ok(page) => render(&page),
@@ -511,6 +519,8 @@ pub struct PersonPage {
     pub levels: Vec<&'static str>,
     /// Whether the viewer may offboard.
     pub can_offboard: bool,
+    /// Access requests for this person, newest first, with their expiry.
+    pub requests: Vec<super::requests::RequestView>,
 }
 
 async fn person_page(state: &AppState, me: Me, email: String) -> Result<PersonPage, ApiError> {
@@ -555,7 +565,9 @@ async fn person_page(state: &AppState, me: Me, email: String) -> Result<PersonPa
         None => String::new(),
         Some(sp) => format!("team member on {} page(s)", sp.pages.len()),
     };
+    let requests = super::requests::of_person(state, &me, &email).await?;
     Ok(PersonPage {
+        requests,
         can_offboard: me.can(Role::Admin),
         me: Some(me),
         email_path: encode_component(&email),
