@@ -117,7 +117,7 @@ pub struct RequestView {
 
 /// `8h`, `7d`, `90m`, `45s` for a number of seconds.
 pub fn human_duration(secs: i64) -> String {
-    for (unit, size) in [("w", 7 * 86_400), ("d", 86_400), ("h", 3600), ("m", 60)] {
+    for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60)] {
         if secs >= size && secs % size == 0 {
             return format!("{}{unit}", secs / size);
         }
@@ -998,7 +998,7 @@ mod tests {
             assert!(parse_duration(bad, now).is_err(), "{bad}");
         }
         assert_eq!(human_duration(8 * 3600), "8h");
-        assert_eq!(human_duration(7 * 86_400), "1w");
+        assert_eq!(human_duration(7 * 86_400), "7d");
         assert_eq!(human_duration(5400), "90m");
         assert_eq!(human_duration(3 * 86_400), "3d");
     }
