@@ -802,6 +802,7 @@ async fn the_request_form_keeps_what_was_typed_and_says_what_is_wrong_next_to_ea
         .unwrap();
     let html = r.text().await.unwrap();
     assert!(html.starts_with("<div id=\"catalog\""), "{html}");
+    assert!(html.contains("data-filter=\"zzz\""), "{html}");
     assert!(html.contains("value=\"group:team-a\" checked"), "{html}");
 
     // Valid: recorded, and its page says it waits, with the expiry to come.
