@@ -143,6 +143,8 @@ pub struct DashboardPage {
     pub failed_jobs: Vec<JobView>,
     /// Requests waiting for approval.
     pub pending_approvals: usize,
+    /// Whether the viewer approves (the "waiting for me" link).
+    pub can_approve: bool,
     /// Requests whose revocation failed (the access may still be there).
     pub failed_revocations: Vec<super::requests::RequestView>,
 }
@@ -232,6 +234,7 @@ async fn dashboard_page(state: &AppState, me: Me) -> Result<DashboardPage, ApiEr
         .map(ChangeView::of)
         .collect();
     let (pending_approvals, failed_revocations) = super::requests::attention(state).await?;
+    let me_can_approve = me.can(Role::Approver);
     let mut active_jobs = jobs_with(state, JobStatus::Running).await?;
     active_jobs.extend(jobs_with(state, JobStatus::Queued).await?);
     Ok(DashboardPage {
@@ -256,6 +259,7 @@ async fn dashboard_page(state: &AppState, me: Me) -> Result<DashboardPage, ApiEr
         failed_jobs: jobs_with(state, JobStatus::Failed).await?,
         pending_approvals,
         failed_revocations,
+        can_approve: me_can_approve,
     })
 }
 

@@ -1166,3 +1166,32 @@ async fn revoke_then_a_failed_revocation_is_shown_everywhere_and_an_admin_retrie
     assert!(api["revocation"]["error"].is_null(), "{api}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn auto_approved_requests_say_so_on_the_form_and_their_page() {
+    let mut config = test_config();
+    config.approvals = steward_engine::requests::ApprovalPolicy {
+        rules: vec![steward_engine::requests::PolicyRule {
+            entitlements: vec!["group:team-*".to_owned()],
+            risk: None,
+            role: None,
+            approvers: vec![],
+            approvals: 1,
+            auto_approve: true,
+        }],
+    };
+    let app = spawn_with(config, false).await;
+    let b = Browser::sign_in(&app, "requester@steward.test").await;
+    let (_, html) = b.page("/requests/new").await;
+    assert!(html.contains("approved automatically"), "{html}");
+    let r = b.ask("person1@acme.com", &["group:team-a"], "").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let id = request_id(&r);
+    let (_, html) = b.page(&format!("/requests/{id}?created=1")).await;
+    assert!(html.contains("approved automatically"), "{html}");
+    assert!(html.contains(">provisioning</span>"), "{html}");
+    assert!(html.contains("id=\"grant-job\""), "{html}");
+    // Its page refreshes itself while the grant job runs.
+    assert!(html.contains("hx-trigger=\"every 2s\""), "{html}");
+    app.stop().await;
+}
