@@ -28,7 +28,7 @@ use steward_store::{
 
 use super::{Me, encode_component, error_page, is_htmx, redirect, render, render_status, when};
 use crate::api::requests::actor;
-use crate::auth::Principal;
+use crate::auth::{Principal, random_token};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiPath;
 use crate::state::AppState;
@@ -379,6 +379,10 @@ pub struct RequestForm {
     /// The catalog filter box.
     #[serde(default)]
     pub filter: String,
+    /// The form's random nonce: submitting the same form twice (a double click, a reload)
+    /// records one request.
+    #[serde(default)]
+    pub nonce: String,
 }
 
 /// Field errors of the form.
@@ -492,6 +496,10 @@ async fn form_page(
     form: RequestForm,
     mut errors: FormErrors,
 ) -> NewRequestPage {
+    let mut form = form;
+    if form.nonce.is_empty() {
+        form.nonce = random_token(16);
+    }
     let workflow = state.workflow();
     let groups = match catalog(state, &workflow).await {
         Ok(c) => choice_groups(&workflow, &c, &form),
@@ -631,32 +639,107 @@ pub async fn create(
         }
     };
     if !errors.any() {
-        let input = RequestInput {
-            subject: form.subject.clone(),
-            entitlements: form.entitlements.clone(),
-            justification: form.justification.clone(),
-            duration_secs: duration,
-        };
-        match state.workflow().create(&actor(&principal), &input).await {
-            Ok(created) => {
-                return redirect(&headers, &format!("/requests/{}?created=1", created.id.0));
-            }
-            Err(RequestError::Invalid { field, message }) => match field {
+        match submit(&state, &principal, &form, duration).await {
+            Ok(id) => return redirect(&headers, &format!("/requests/{id}?created=1")),
+            Err(Submitted::Field(field, message)) => match field {
                 "subject" => errors.subject = Some(message),
                 "justification" => errors.justification = Some(message),
                 "entitlements" => errors.entitlements = Some(message),
                 "duration_secs" => errors.duration = Some(message),
-                _ => errors.general = Some(format!("{field}: {message}")),
+                _ => errors.general = Some(message),
             },
-            Err(RequestError::UnknownEntitlement(e)) => errors.entitlements = Some(e.to_string()),
-            Err(RequestError::NotSynced) => {
-                errors.general = Some(RequestError::NotSynced.to_string());
-            }
-            Err(e) => return error_page(Some(&principal), &ApiError::from(e)),
+            Err(Submitted::Page(e)) => return error_page(Some(&principal), &e),
         }
     }
     let page = form_page(&state, Me::of(&principal), form, errors).await;
     render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+}
+
+/// Why a submitted form recorded no request.
+enum Submitted {
+    /// A field's (or, with `general`, the form's) error: the form is shown again.
+    Field(&'static str, String),
+    /// An error page.
+    Page(ApiError),
+}
+
+const CREATE_ROUTE: &str = "POST /requests (console)";
+
+/// Records the request once per form nonce (the API's idempotency keys, scoped to the user):
+/// a second submit of the same form gets the first one's request.
+async fn submit(
+    state: &AppState,
+    principal: &Principal,
+    form: &RequestForm,
+    duration: Option<i64>,
+) -> Result<i64, Submitted> {
+    use steward_store::IdempotencyBegin;
+    let accounts = state.store().accounts();
+    let nonce = form.nonce.trim();
+    let keyed = !nonce.is_empty() && nonce.len() <= 64;
+    if keyed {
+        let begin = accounts
+            .idempotency_begin(&principal.name, CREATE_ROUTE, nonce, "console-form")
+            .await
+            .map_err(|e| Submitted::Page(ApiError::from(e)))?;
+        match begin {
+            IdempotencyBegin::New => {}
+            IdempotencyBegin::Replay { body, .. } => {
+                return body
+                    .parse::<i64>()
+                    .map_err(|e| Submitted::Page(ApiError::internal(&e)));
+            }
+            IdempotencyBegin::InProgress | IdempotencyBegin::Mismatch => {
+                return Err(Submitted::Field(
+                    "general",
+                    "this form is being submitted already: wait a moment, then look at Requests"
+                        .to_owned(),
+                ));
+            }
+        }
+    }
+    let input = RequestInput {
+        subject: form.subject.clone(),
+        entitlements: form.entitlements.clone(),
+        justification: form.justification.clone(),
+        duration_secs: duration,
+    };
+    let outcome = match state.workflow().create(&actor(principal), &input).await {
+        Ok(created) => Ok(created.id.0),
+        Err(RequestError::Invalid { field, message }) => Err(Submitted::Field(field, message)),
+        Err(RequestError::UnknownEntitlement(e)) => {
+            Err(Submitted::Field("entitlements", e.to_string()))
+        }
+        Err(RequestError::NotSynced) => Err(Submitted::Field(
+            "general",
+            RequestError::NotSynced.to_string(),
+        )),
+        Err(e) => Err(Submitted::Page(ApiError::from(e))),
+    };
+    if keyed {
+        let done = match &outcome {
+            Ok(id) => {
+                accounts
+                    .idempotency_complete(
+                        &principal.name,
+                        CREATE_ROUTE,
+                        nonce,
+                        303,
+                        &id.to_string(),
+                    )
+                    .await
+            }
+            Err(_) => {
+                accounts
+                    .idempotency_release(&principal.name, CREATE_ROUTE, nonce)
+                    .await
+            }
+        };
+        if let Err(e) = done {
+            tracing::warn!(error = %e, "cannot record the request form's nonce");
+        }
+    }
+    outcome
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1195,3 +1195,54 @@ async fn auto_approved_requests_say_so_on_the_form_and_their_page() {
     assert!(html.contains("hx-trigger=\"every 2s\""), "{html}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn submitting_the_same_request_form_twice_records_one_request() {
+    let app = spawn_app().await;
+    let b = Browser::sign_in(&app, "requester@steward.test").await;
+    let (_, html) = b.page("/requests/new").await;
+    let nonce = field(&html, "nonce");
+    let csrf = field(&html, "csrf_token");
+    let form = [
+        ("csrf_token", csrf.as_str()),
+        ("nonce", nonce.as_str()),
+        ("subject", "person1@acme.com"),
+        ("entitlements", "group:team-a"),
+        ("justification", "double click"),
+    ];
+    let first = b.post("/requests", &form).await;
+    let second = b.post("/requests", &form).await;
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    assert_eq!(second.status(), StatusCode::SEE_OTHER);
+    assert_eq!(request_id(&first), request_id(&second));
+    assert_eq!(
+        app.store
+            .requests()
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // A form shown again after a mistake keeps its nonce; fixing it records the request.
+    let (_, html) = b.page("/requests/new").await;
+    let nonce = field(&html, "nonce");
+    let bad = b
+        .post(
+            "/requests",
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("nonce", nonce.as_str()),
+                ("subject", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(field(&bad.text().await.unwrap(), "nonce"), nonce);
+    let mut fixed = form;
+    fixed[1] = ("nonce", nonce.as_str());
+    let r = b.post("/requests", &fixed).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_ne!(request_id(&r), request_id(&first));
+    app.stop().await;
+}
