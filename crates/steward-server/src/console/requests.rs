@@ -214,7 +214,7 @@ async fn views(
         let no_decide_why = if may_decide && !can_decide {
             refusal_words(me, r, refusal.as_ref())
         } else if pending && !me.can(Role::Approver) {
-            "approvers decide".to_owned()
+            "it waits for an approver's decision".to_owned()
         } else {
             String::new()
         };
