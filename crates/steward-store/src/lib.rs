@@ -49,7 +49,7 @@ pub use leases::{Acquired, Lease, Leases};
 pub use redact::redact_url;
 pub use requests::{
     AccessRequest, Approval, Approved, Change, NewRequest, RequestId, RequestQuery, RequestState,
-    Requests, Schedule, Transitioned,
+    Requests, Revocation, RevocationStatus, Schedule, Transitioned,
 };
 pub use rows::{
     AccountFilter, AccountRow, Batch, ChangeEvent, ChangeKind, ChangeQuery, Checkpoint,

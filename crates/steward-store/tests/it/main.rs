@@ -98,5 +98,6 @@ suite!(
     // access requests and schedule slots
     requests_move_through_their_states_with_audit_entries,
     concurrent_deciders_see_one_transition_win,
+    revocation_outcomes_are_recorded_once_and_a_failed_one_is_retried,
     schedule_slots_are_claimed_once_each,
 );
