@@ -1450,7 +1450,10 @@ mod tests {
                 | (Action::Reset { .. } | Action::Truncate, _) => {}
             }
         }
-        assert!(capped > 100, "the hostile profile sends longer waits to cap");
+        assert!(
+            capped > 100,
+            "the hostile profile sends longer waits to cap"
+        );
         // A cap of 0 still sends the 1 s Atlassian never goes under; no cap keeps the wait.
         let long = Action::RateLimit { retry_after: 4 };
         assert!(matches!(

@@ -7,7 +7,8 @@
 //! - syncs: `steward_sync_runs_total{trigger,status}`, `steward_sync_duration_seconds`, and
 //!   from the store the last completed sync's end time and duration;
 //! - work: `steward_jobs{kind,status}`, `steward_access_requests{state}`,
-//!   `steward_pending_approvals` (read from the store at each scrape, see [`store_gauges`]);
+//!   `steward_pending_approvals`, `steward_failed_revocations` (read from the store at each
+//!   scrape, see [`store_gauges`]);
 //! - Atlassian calls (from `atlassian-client`): `atlassian_client_requests_total{family,route,status}`,
 //!   `atlassian_client_request_duration_seconds`, `atlassian_client_retries_total{family,route,reason}`,
 //!   `atlassian_client_retry_wait_seconds` and `atlassian_client_rate_limit_wait_seconds{scope,family,route}`.
@@ -143,6 +144,17 @@ pub async fn store_gauges(store: &Store) -> Result<String, steward_store::Error>
         "steward_pending_approvals",
         &[],
         count(RequestState::Pending) as f64,
+    );
+    gauge_type(
+        &mut out,
+        "steward_failed_revocations",
+        "Access requests whose revocation job failed: the access is still there.",
+    );
+    gauge_line(
+        &mut out,
+        "steward_failed_revocations",
+        &[],
+        stats.failed_revocations().await? as f64,
     );
 
     if let Some(run) = store.runs().latest_completed().await?

@@ -40,4 +40,19 @@ impl Stats<'_> {
         rows.sort();
         Ok(rows)
     }
+
+    /// How many access requests' revocation jobs failed (the access is still there and an
+    /// admin should retry).
+    ///
+    /// # Errors
+    /// [`crate::Error::Database`].
+    pub async fn failed_revocations(&self) -> Result<i64> {
+        Ok(with_pool!(self.store, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM access_requests WHERE revocation_status = 'failed'",
+            )
+            .fetch_one(pool)
+            .await?
+        }))
+    }
 }

@@ -160,6 +160,7 @@ async fn metrics_show_syncs_jobs_and_pending_approvals() {
         "steward_sync_runs_total{trigger=\"on_demand\",status=\"completed\"}",
         "steward_sync_duration_seconds_count{trigger=\"on_demand\",status=\"completed\"}",
         "steward_pending_approvals 1\n",
+        "steward_failed_revocations 0\n",
         "steward_access_requests{state=\"pending\"} 1\n",
         "steward_access_requests{state=\"denied\"} 0\n",
         "steward_jobs{kind=\"grant\",status=\"queued\"} 1\n",

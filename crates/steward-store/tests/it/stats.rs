@@ -77,5 +77,6 @@ pub async fn stats_count_jobs_by_kind_and_status_and_requests_by_state(
         stats.requests_by_state().await?,
         vec![("approved".to_owned(), 1), ("pending".to_owned(), 2)]
     );
+    assert_eq!(stats.failed_revocations().await?, 0);
     Ok(())
 }
