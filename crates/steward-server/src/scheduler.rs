@@ -324,40 +324,33 @@ impl Scheduler {
         }
         if !self.config.prune_interval.is_zero() {
             let me = self.clone();
-            let mut stop = shutdown.clone();
-            tasks.spawn(async move {
-                loop {
-                    if *stop.borrow() {
-                        return;
+            tasks.spawn(every(
+                self.config.prune_interval,
+                shutdown.clone(),
+                move || {
+                    let me = me.clone();
+                    async move {
+                        if let Err(e) = me.prune_tick(Utc::now()).await {
+                            tracing::warn!(error = %e, "housekeeping failed; trying again later");
+                        }
                     }
-                    if let Err(e) = me.prune_tick(Utc::now()).await {
-                        tracing::warn!(error = %e, "housekeeping failed; trying again later");
-                    }
-                    tokio::select! {
-                        _ = stopped(&mut stop) => return,
-                        () = tokio::time::sleep(me.config.prune_interval) => {}
-                    }
-                }
-            });
+                },
+            ));
         }
         if !self.config.sweep_interval.is_zero() {
             let me = self.clone();
-            let mut stop = shutdown.clone();
-            tasks.spawn(async move {
-                loop {
-                    // A sweep is short and each of its steps commits alone: let it finish.
-                    if *stop.borrow() {
-                        return;
+            tasks.spawn(every(
+                self.config.sweep_interval,
+                shutdown.clone(),
+                move || {
+                    let me = me.clone();
+                    async move {
+                        if let Err(e) = me.sweep_tick(Utc::now()).await {
+                            tracing::warn!(error = %e, "access-request sweep failed; retrying");
+                        }
                     }
-                    if let Err(e) = me.sweep_tick(Utc::now()).await {
-                        tracing::warn!(error = %e, "access-request sweep failed; retrying");
-                    }
-                    tokio::select! {
-                        _ = stopped(&mut stop) => return,
-                        () = tokio::time::sleep(me.config.sweep_interval) => {}
-                    }
-                }
-            });
+                },
+            ));
         }
         if let Some(template) = &self.worker {
             for i in 0..self.config.workers {
@@ -372,6 +365,25 @@ impl Scheduler {
             }
         }
         SchedulerHandle { tasks }
+    }
+}
+
+/// Runs `pass` every `interval` until `stop` turns `true`. A pass that has begun is let
+/// finish (sweeps and housekeeping are short, and each of their steps commits alone).
+async fn every<F, Fut>(interval: Duration, mut stop: watch::Receiver<bool>, mut pass: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        pass().await;
+        tokio::select! {
+            _ = stopped(&mut stop) => return,
+            () = tokio::time::sleep(interval) => {}
+        }
     }
 }
 
