@@ -151,9 +151,9 @@ pub enum GuardError {
     /// already reach the share, and this unconfirmed job would add one more.
     #[error(
         "{} lost access in the last {}, over the {:.1}% threshold ({budget} of \
-         {total} people): this job would take access from one more, {email}; confirm it \
-         (`steward offboard`/`revoke` with `--yes`, or the console's confirm) to go ahead, \
-         or run it again once the window has passed",
+         {total} people): this job would take access from one more, {email}; if the changes \
+         are meant, request it again confirmed (`steward offboard`/`steward revoke` with \
+         `--yes`), or once the window has passed",
         people(*lost), human_duration(*window), share * 100.0
     )]
     MassChangeWindow {
@@ -184,9 +184,9 @@ fn people(n: usize) -> String {
 /// A duration as people say it: `hour`, `2 hours`, `30 minutes`, `45 seconds`.
 pub fn human_duration(d: Duration) -> String {
     let secs = d.as_secs();
-    let (n, unit) = if secs >= 3600 && secs % 3600 == 0 {
+    let (n, unit) = if secs >= 3600 && secs.is_multiple_of(3600) {
         (secs / 3600, "hour")
-    } else if secs >= 60 && secs % 60 == 0 {
+    } else if secs >= 60 && secs.is_multiple_of(60) {
         (secs / 60, "minute")
     } else {
         (secs, "second")

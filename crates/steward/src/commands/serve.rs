@@ -36,7 +36,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<u8> {
     // Keep the sandbox (simulator, temporary database) alive while serving.
     let mut _temp_dir = None;
     let mut _sim = None;
-    let (database_url, target, service, approvals) = if args.sandbox {
+    let (database_url, target, service, approvals, guard) = if args.sandbox {
         let sim = Simulator::spawn(super::sandbox::sim_config(
             &args.sim,
             SimConfig::default().addr,
@@ -59,6 +59,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<u8> {
             Some(target),
             config::ServiceConfig::default(),
             sandbox_policy(),
+            steward_engine::provision::GuardPolicy::default(),
         )
     } else {
         let file = config::file_in_effect(cli.config.as_deref())?;
@@ -74,7 +75,8 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<u8> {
                 None
             }
         };
-        (url, target, cfg.service, cfg.approvals)
+        let guard = cfg.guard.policy()?;
+        (url, target, cfg.service, cfg.approvals, guard)
     };
     approvals
         .validate()
@@ -108,13 +110,17 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<u8> {
 
     // The scheduled sync, the access-request sweep and the job workers, until shutdown.
     let worker = match &target {
-        Some(t) => Some(Worker::new(
-            store.clone(),
-            t.client(steward_engine::sync::sync_retry(), Duration::from_secs(30))
-                .context("cannot build the Atlassian client")?,
-            t.clone(),
-            String::new(),
-        )),
+        Some(t) => {
+            let mut worker = Worker::new(
+                store.clone(),
+                t.client(steward_engine::sync::sync_retry(), Duration::from_secs(30))
+                    .context("cannot build the Atlassian client")?,
+                t.clone(),
+                String::new(),
+            );
+            worker.guard = guard;
+            Some(worker)
+        }
         None => None,
     };
     let scheduler = Scheduler {
