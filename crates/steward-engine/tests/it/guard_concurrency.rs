@@ -267,6 +267,10 @@ async fn last_admin_round(store: &Store, round: u64, admins: usize) -> anyhow::R
         admins - 1,
         "round {round}"
     );
+    println!(
+        "admin round {round}: {admins} admins, {admins} workers: {} revoked, 1 refused",
+        admins - 1
+    );
     // The refusal is audited with the job.
     let audit = store.audit().list(&Default::default()).await?;
     assert!(
@@ -450,7 +454,9 @@ async fn breaker_round(store: &Store, round: u64) -> anyhow::Result<()> {
         .collect();
     assert_eq!(succeeded + stopped.len(), leavers.len(), "{results:#?}");
     assert!(succeeded >= 1, "round {round}: nobody passed: {results:#?}");
-    assert!(succeeded < budget_max + 1, "round {round}: {results:#?}");
+    // Exactly the budget: ⌊10% of the people⌋, as the worker counts them.
+    let total = people(&client).await?;
+    assert_eq!(succeeded, total / 10, "round {round}: {results:#?}");
     for (_, _, error) in &stopped {
         let expected = format!(
             "{succeeded} people lost access in the last hour, over the 10.0% threshold ({succeeded} of"
@@ -458,6 +464,11 @@ async fn breaker_round(store: &Store, round: u64) -> anyhow::Result<()> {
         assert!(error.contains(&expected), "round {round}: {error}");
         assert!(error.contains("--yes"), "{error}");
     }
+    println!(
+        "breaker round {round}: {total} people, {succeeded} of {} leavers admitted, {} stopped",
+        leavers.len(),
+        stopped.len()
+    );
     // Ground truth: exactly the admitted people were deactivated, no one more.
     let deactivated = events(&sim, "user_deactivated") - deactivated_before;
     assert_eq!(deactivated, succeeded, "round {round}");
