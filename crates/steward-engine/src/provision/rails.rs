@@ -101,6 +101,16 @@ impl HeldLease {
         }
     }
 
+    /// Whether the lease is still ours (renewing it): the fence before journaling a step.
+    /// A store error counts as lost, so nothing is journaled on a lease we cannot confirm.
+    pub(crate) async fn still_held(&self) -> bool {
+        self.store
+            .leases()
+            .renew(self.name, &self.owner, GUARD_LEASE_TTL)
+            .await
+            .unwrap_or(false)
+    }
+
     /// Gives the lease up.
     pub(crate) async fn release(mut self) {
         self.released = true;

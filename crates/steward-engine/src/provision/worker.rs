@@ -160,6 +160,13 @@ enum Interrupted {
     LeaseLost,
 }
 
+/// A guard lease lapsed under a stalled step: transient, the step runs again (idempotent).
+fn lost_guard_lease() -> StepError {
+    StepError::transient(
+        "lost a guard lease while the step ran (the worker stalled); the step runs again",
+    )
+}
+
 /// What the guard rails need to know about the step being run.
 #[derive(Debug, Clone, Copy)]
 struct Guarded {
@@ -484,7 +491,13 @@ impl Worker {
             }
             match execute_op(ctx, subject, op).await {
                 Ok(outcome) => {
-                    // Journaled before the leases go, so the next check sees this step.
+                    // Fenced: journaled only while the leases are still ours, and before they
+                    // go, so the next check sees this step.
+                    for lease in &held {
+                        if !lease.still_held().await {
+                            return Ok((Err(lost_guard_lease()), None));
+                        }
+                    }
                     let value = super::exec::outcome_json(&outcome);
                     self.store
                         .jobs()
@@ -501,12 +514,7 @@ impl Worker {
         }
         match out {
             Some(out) => out,
-            None => Ok((
-                Err(StepError::transient(
-                    "lost a guard lease while the step ran (the worker stalled); the step runs again",
-                )),
-                None,
-            )),
+            None => Ok((Err(lost_guard_lease()), None)),
         }
     }
 
