@@ -147,8 +147,8 @@ pub struct Worker {
     integration_id: Arc<tokio::sync::OnceCell<Option<String>>>,
 }
 
-/// The key in a job's stored plan saying its mass change was confirmed (`--yes`, the
-/// console's confirm): the circuit breaker lets it through.
+/// The key in a job's stored plan saying its mass change was confirmed (the CLI's `--yes`):
+/// the circuit breaker lets it through.
 pub const CONFIRMED_KEY: &str = "confirmed";
 
 /// What one step's run gave: the result, and the journaled result when the step was already
