@@ -27,7 +27,8 @@ use steward_store::{
 use crate::provision::plan::INVITED_ACCOUNT_ID;
 use crate::provision::{
     Catalog, CatalogConfig, CatalogError, Entitlement, OrgFacts, Plan, PlanError, Risk,
-    WorkerError, apply_op, enqueue_plan, person_state, plan_grant, plan_revoke,
+    WorkerError, apply_op, enqueue_plan, enqueue_plan_confirmed, person_state, plan_grant,
+    plan_revoke,
 };
 
 /// Longest justification, in characters.
@@ -771,7 +772,7 @@ impl Workflow {
             });
         }
         let job = self
-            .queue_revocation(&request, &actor.name, &revoke_key(id))
+            .queue_revocation(&request, &actor.name, &revoke_key(id), true)
             .await?;
         self.decide(
             actor,
@@ -931,11 +932,17 @@ impl Workflow {
     /// still sees the access; only entitlements the grant plan actually granted are revoked
     /// (access the person held before the request stays). A role the grant gave through a
     /// group (original user management) is revoked with that group.
+    ///
+    /// `confirmed`: a person asked for it (revoke on demand, an admin's retry), so the job
+    /// passes the execution-time mass-change circuit breaker; expiries are automation and are
+    /// held by it like any unconfirmed job (their failure shows on the request, and an
+    /// admin's retry goes through).
     async fn queue_revocation(
         &self,
         request: &AccessRequest,
         actor: &str,
         key: &str,
+        confirmed: bool,
     ) -> Result<Option<steward_store::JobId>, RequestError> {
         let Some(grant_job) = request.grant_job else {
             return Ok(None);
@@ -997,13 +1004,14 @@ impl Workflow {
             plan.subject.account_id = None;
         }
         plan.planned_against_run = Some(snapshot.run().0);
-        let enqueued = enqueue_plan(
+        let enqueued = enqueue_plan_confirmed(
             &self.store,
             &plan,
             "revoke",
             actor,
             &format!("access request {} ended", request.id.0),
             Some(key),
+            confirmed,
         )
         .await?;
         Ok(Some(enqueued.id))
@@ -1091,7 +1099,7 @@ impl Workflow {
             RequestState::Provisioned => {
                 if request.expires_at.is_some_and(|e| e <= at) {
                     let job = self
-                        .queue_revocation(request, ENGINE_ACTOR, &revoke_key(request.id))
+                        .queue_revocation(request, ENGINE_ACTOR, &revoke_key(request.id), false)
                         .await?;
                     let audit = NewAuditEntry {
                         actor: ENGINE_ACTOR.to_owned(),
@@ -1229,7 +1237,10 @@ impl Workflow {
             }
         };
         let key = format!("request:{}:revoke:retry:{}", id.0, failed.0);
-        let Some(job) = self.queue_revocation(&request, &actor.name, &key).await? else {
+        let Some(job) = self
+            .queue_revocation(&request, &actor.name, &key, true)
+            .await?
+        else {
             return Err(RequestError::Refused(
                 "nothing the grant job gave is left to revoke".to_owned(),
             ));

@@ -40,6 +40,37 @@ pub struct Config {
     /// `[approvals]`: who approves access requests (`[[approvals.rules]]`).
     #[serde(default)]
     pub approvals: steward_engine::requests::ApprovalPolicy,
+    /// `[guard]`: the mass-change guard rail.
+    #[serde(default)]
+    pub guard: GuardConfig,
+}
+
+/// `[guard]`: `mass_change_share` (default `0.1`: a change or the jobs of the last
+/// `mass_change_window` may take access from at most 10% of the people without confirmation)
+/// and `mass_change_window` (default `1h`), the circuit breaker's sliding window.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardConfig {
+    pub mass_change_share: Option<f64>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub mass_change_window: Option<String>,
+}
+
+impl GuardConfig {
+    /// The guard policy, defaults filled in.
+    pub fn policy(&self) -> anyhow::Result<steward_engine::provision::GuardPolicy> {
+        let mut out = steward_engine::provision::GuardPolicy::default();
+        if let Some(share) = self.mass_change_share {
+            out.mass_change_share = share;
+        }
+        if let Some(window) = &self.mass_change_window {
+            out.mass_change_window = crate::cli::parse_duration(window)
+                .map_err(|e| anyhow::anyhow!("`guard.mass_change_window`: {e}"))?;
+        }
+        out.validate()
+            .map_err(|e| anyhow::anyhow!("`[guard]`: {e}"))?;
+        Ok(out)
+    }
 }
 
 /// `[atlassian]`.

@@ -20,8 +20,8 @@ use atlassian_sim::{SimConfig, SimHandle, Simulator};
 use serde_json::json;
 use steward_engine::Target;
 use steward_engine::provision::{
-    Catalog, CatalogConfig, OffboardLevel, Op, OrgFacts, Plan, Worker, WorkerPolicy, enqueue_plan,
-    person_state, plan_grant, plan_offboard,
+    Catalog, CatalogConfig, OffboardLevel, Op, OrgFacts, Plan, Worker, WorkerPolicy,
+    enqueue_plan_confirmed, person_state, plan_grant, plan_offboard,
 };
 use steward_engine::sync;
 use steward_store::{AccountFilter, JobId, JobStatus, Snapshot};
@@ -379,7 +379,8 @@ async fn two_hundred_jobs_under_faults_converge_with_no_duplicate_side_effect() 
     let mut jobs: Vec<JobId> = vec![];
     for (kind, plan) in &plans {
         jobs.push(
-            enqueue_plan(&store, plan, kind, "chaos", "chaos test", None)
+            // Confirmed: 80 leavers are a deliberate mass change.
+            enqueue_plan_confirmed(&store, plan, kind, "chaos", "chaos test", None, true)
                 .await?
                 .id,
         );

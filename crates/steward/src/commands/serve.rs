@@ -36,7 +36,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<u8> {
     // Keep the sandbox (simulator, temporary database) alive while serving.
     let mut _temp_dir = None;
     let mut _sim = None;
-    let (database_url, target, service, approvals, database) = if args.sandbox {
+    let (database_url, target, service, approvals, database, guard) = if args.sandbox {
         let sim = Simulator::spawn(super::sandbox::sim_config(
             &args.sim,
             SimConfig::default().addr,
@@ -60,6 +60,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<u8> {
             config::ServiceConfig::default(),
             sandbox_policy(),
             config::DatabaseConfig::default(),
+            steward_engine::provision::GuardPolicy::default(),
         )
     } else {
         let file = config::file_in_effect(cli.config.as_deref())?;
@@ -75,7 +76,8 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<u8> {
                 None
             }
         };
-        (url, target, cfg.service, cfg.approvals, cfg.database)
+        let guard = cfg.guard.policy()?;
+        (url, target, cfg.service, cfg.approvals, cfg.database, guard)
     };
     approvals
         .validate()
@@ -111,13 +113,17 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<u8> {
 
     // The scheduled sync, the access-request sweep and the job workers, until shutdown.
     let worker = match &target {
-        Some(t) => Some(Worker::new(
-            store.clone(),
-            t.client(steward_engine::sync::sync_retry(), Duration::from_secs(30))
-                .context("cannot build the Atlassian client")?,
-            t.clone(),
-            String::new(),
-        )),
+        Some(t) => {
+            let mut worker = Worker::new(
+                store.clone(),
+                t.client(steward_engine::sync::sync_retry(), Duration::from_secs(30))
+                    .context("cannot build the Atlassian client")?,
+                t.clone(),
+                String::new(),
+            );
+            worker.guard = guard;
+            Some(worker)
+        }
         None => None,
     };
     let scheduler = Scheduler {
