@@ -683,3 +683,84 @@ async fn a_failed_revocation_shows_on_the_request_and_an_admin_retry_takes_the_a
     assert!(env.store.audit().verify().await?.ok);
     Ok(())
 }
+
+#[tokio::test]
+async fn an_expiry_is_held_by_the_circuit_breaker_and_people_asking_pass_it() -> anyhow::Result<()>
+{
+    let mut env = env().await?;
+    // No unconfirmed job may take anyone's access away: the breaker stops every one.
+    env.worker.guard.mass_change_share = 0.0;
+    let jira = format!("jira:{}/user", env.site());
+    let first = env.lacking(&[&jira], &[]).await?;
+    let second = env.lacking(&[&jira], std::slice::from_ref(&first)).await?;
+    assert_ne!(first, second);
+    let workflow = env.workflow(ApprovalPolicy::default());
+    let mut ids = Vec::new();
+    for (subject, duration) in [(&first, Some(60)), (&second, None)] {
+        let r = workflow
+            .create(&requester(), &input(subject, &[&jira], duration))
+            .await?;
+        workflow
+            .approve(&approver("appr@acme.test"), r.id, None)
+            .await?;
+        ids.push(r.id);
+    }
+    env.run_jobs().await?;
+    assert_eq!(workflow.sweep(Utc::now()).await?.provisioned, 2);
+
+    // The first expires: automation, unconfirmed, so the breaker holds it and says why.
+    let expires = env
+        .store
+        .requests()
+        .get(ids[0])
+        .await?
+        .expires_at
+        .expect("time-bound");
+    let report = workflow.sweep(expires + TimeDelta::seconds(1)).await?;
+    assert_eq!(report.expired, 1, "{report:?}");
+    env.run_jobs().await?;
+    let report = workflow.sweep(expires + TimeDelta::seconds(2)).await?;
+    assert_eq!(report.revocations_failed, 1, "{report:?}");
+    let held = env.store.requests().get(ids[0]).await?;
+    let error = held
+        .revocation
+        .and_then(|r| r.error)
+        .expect("the reason is on the request");
+    assert!(error.contains("threshold"), "{error}");
+    assert!(env.holds(&first, &jira).await?, "nothing was taken away");
+
+    // An admin's retry is a person's decision: it passes.
+    let admin = Actor {
+        name: "root@acme.test".to_owned(),
+        role: Role::Admin,
+    };
+    workflow.retry_revocation(&admin, ids[0], None).await?;
+    env.run_jobs().await?;
+    assert_eq!(
+        workflow
+            .sweep(expires + TimeDelta::seconds(3))
+            .await?
+            .revocations_succeeded,
+        1
+    );
+    assert!(!env.holds(&first, &jira).await?, "revoked in Atlassian");
+
+    // So is an approver's revoke on demand.
+    workflow
+        .revoke(
+            &approver("appr@acme.test"),
+            ids[1],
+            Some("left the project"),
+        )
+        .await?;
+    env.run_jobs().await?;
+    assert_eq!(
+        workflow
+            .sweep(expires + TimeDelta::seconds(4))
+            .await?
+            .revocations_succeeded,
+        1
+    );
+    assert!(!env.holds(&second, &jira).await?, "revoked in Atlassian");
+    Ok(())
+}
