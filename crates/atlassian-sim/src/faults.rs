@@ -220,6 +220,11 @@ pub struct FaultConfig {
     /// Rate limits.
     #[serde(default)]
     pub rate_limits: RateLimitConfig,
+    /// Caps the `Retry-After` of the profile's injected 429s, in whole seconds (at least 1,
+    /// as Atlassian sends). `None`: the profile's own (1 to 3 s flaky, 1 to 5 s hostile).
+    /// Long chaos runs set 1 to spend their time on faults rather than on waiting.
+    #[serde(default)]
+    pub max_retry_after_secs: Option<u64>,
 }
 
 impl Default for FaultConfig {
@@ -232,6 +237,7 @@ impl Default for FaultConfig {
             seed: None,
             timeout_ms: default_timeout_ms(),
             rate_limits: RateLimitConfig::default(),
+            max_retry_after_secs: None,
         }
     }
 }
@@ -717,7 +723,8 @@ impl Faults {
         });
         let roll: f64 = rng.random();
         let second: f64 = rng.random();
-        let action = profile_action(config.profile, roll, second, config.timeout_ms);
+        let action = profile_action(config.profile, roll, second, config.timeout_ms)
+            .map(|action| cap_retry_after(action, config.max_retry_after_secs));
         if action.is_some() {
             live.counters.faults_injected += 1;
         }
@@ -742,6 +749,16 @@ impl Faults {
             .applied_mutations
             .entry(key)
             .or_default() += 1;
+    }
+}
+
+/// A profile's 429 with its `Retry-After` capped at `cap` seconds (at least 1).
+fn cap_retry_after(action: Action, cap: Option<u64>) -> Action {
+    match (action, cap) {
+        (Action::RateLimit { retry_after }, Some(cap)) => Action::RateLimit {
+            retry_after: retry_after.min(cap.max(1)),
+        },
+        (action, _) => action,
     }
 }
 
@@ -1412,6 +1429,41 @@ mod tests {
         assert_eq!(limiter.check(), Ok(1));
         assert_eq!(limiter.check(), Ok(0));
         assert!(limiter.check().unwrap_err() > Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_retry_after_cap_shortens_injected_429s_only() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mut capped = 0;
+        for _ in 0..10_000 {
+            let (a, b): (f64, f64) = (rng.random(), rng.random());
+            let Some(action) = profile_action(FaultProfile::Hostile, a, b, 1) else {
+                continue;
+            };
+            let uncapped = matches!(action, Action::RateLimit { retry_after } if retry_after > 1);
+            match (cap_retry_after(action, Some(1)), uncapped) {
+                (Action::RateLimit { retry_after }, was_longer) => {
+                    assert_eq!(retry_after, 1);
+                    capped += usize::from(was_longer);
+                }
+                (Action::Status { .. } | Action::Timeout { .. }, _)
+                | (Action::Reset { .. } | Action::Truncate, _) => {}
+            }
+        }
+        assert!(
+            capped > 100,
+            "the hostile profile sends longer waits to cap"
+        );
+        // A cap of 0 still sends the 1 s Atlassian never goes under; no cap keeps the wait.
+        let long = Action::RateLimit { retry_after: 4 };
+        assert!(matches!(
+            cap_retry_after(long.clone(), Some(0)),
+            Action::RateLimit { retry_after: 1 }
+        ));
+        assert!(matches!(
+            cap_retry_after(long, None),
+            Action::RateLimit { retry_after: 4 }
+        ));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use serde_json::json;
 use steward_engine::Target;
 use steward_engine::provision::{
     Catalog, CatalogConfig, Entitlement, EntitlementKind, OffboardLevel, OrgFacts, Plan,
-    RunOutcome, Worker, enqueue_plan, person_state, plan_grant, plan_offboard,
+    RunOutcome, Worker, enqueue_plan_confirmed, person_state, plan_grant, plan_offboard,
 };
 use steward_engine::sync::{self, SyncReport};
 use steward_store::{AccountFilter, Snapshot, Store};
@@ -511,7 +511,8 @@ async fn run_jobs(
 ) -> anyhow::Result<Jobs> {
     let count = plans.len();
     for plan in &plans {
-        enqueue_plan(store, plan, kind, "steward-bench", "benchmark", None).await?;
+        // Confirmed: offboarding 100 people is a deliberate mass change.
+        enqueue_plan_confirmed(store, plan, kind, "steward-bench", "benchmark", None, true).await?;
     }
     let remaining = Arc::new(AtomicUsize::new(count));
     let outcomes = Arc::new(std::sync::Mutex::new(Jobs {

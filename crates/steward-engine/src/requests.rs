@@ -20,14 +20,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use steward_store::{
-    AccessRequest, Change, JobStatus, NewAuditEntry, NewRequest, RequestId, RequestState, Role,
-    Store,
+    AccessRequest, Change, JobStatus, NewAuditEntry, NewRequest, RequestId, RequestState,
+    RevocationStatus, Role, Store,
 };
 
 use crate::provision::plan::INVITED_ACCOUNT_ID;
 use crate::provision::{
     Catalog, CatalogConfig, CatalogError, Entitlement, OrgFacts, Plan, PlanError, Risk,
-    WorkerError, apply_op, enqueue_plan, person_state, plan_grant, plan_revoke,
+    WorkerError, apply_op, enqueue_plan, enqueue_plan_confirmed, person_state, plan_grant,
+    plan_revoke,
 };
 
 /// Longest justification, in characters.
@@ -339,6 +340,20 @@ pub enum RequestError {
         /// Who made it.
         requester: String,
     },
+    /// Only an admin may do this.
+    #[error("only an admin can {action}")]
+    AdminOnly {
+        /// What was tried.
+        action: &'static str,
+    },
+    /// A revocation retry of a request whose revocation has not failed.
+    #[error("access request {id}'s revocation {}: only a failed revocation is queued again", .status.map_or("was never queued".to_owned(), |s| format!("is {s}")))]
+    RevocationNotFailed {
+        /// The request.
+        id: RequestId,
+        /// Its revocation's status, if it has one.
+        status: Option<RevocationStatus>,
+    },
     /// The planner refused the grant or the revocation (a guard rail, a role held through a
     /// group).
     #[error("cannot plan it: {0}")]
@@ -355,6 +370,12 @@ impl From<steward_store::Error> for RequestError {
     fn from(e: steward_store::Error) -> Self {
         match e {
             steward_store::Error::UnknownRequest(id) => RequestError::NotFound(id),
+            steward_store::Error::RevocationNotFailed { request, status } => {
+                RequestError::RevocationNotFailed {
+                    id: request,
+                    status,
+                }
+            }
             other => RequestError::Store(other),
         }
     }
@@ -405,6 +426,10 @@ pub struct SweepReport {
     pub failed: usize,
     /// Requests that expired (revocation queued).
     pub expired: usize,
+    /// Requests whose revocation job succeeded.
+    pub revocations_succeeded: usize,
+    /// Requests whose revocation job failed (shown on the request; an admin retries it).
+    pub revocations_failed: usize,
     /// Requests the sweep could not advance this time, with why (retried next sweep).
     pub errors: Vec<String>,
 }
@@ -564,24 +589,9 @@ impl Workflow {
         let comment = check_comment(comment)?;
         let request = self.store.requests().get(id).await?;
         let who = actor.name.to_lowercase();
-        if same(&who, &request.request.requested_by) || same(&who, &request.request.subject) {
-            return Err(RequestError::SelfApproval { id, who });
-        }
         let requirements = self.stored_requirements(&request).await?;
-        let eligible = requirements
-            .iter()
-            .any(|(_, r)| r.eligible(&who, actor.role));
-        let already = request.approvals.iter().any(|a| a.approver == who);
-        if !eligible && !already {
-            let detail = requirements
-                .iter()
-                .map(|(id, r)| match &r.approvers {
-                    Approvers::Role => format!("{id}: anyone with the approver role"),
-                    Approvers::Named(n) => format!("{id}: {}", n.join(", ")),
-                })
-                .collect::<Vec<_>>()
-                .join("; ");
-            return Err(RequestError::NotAnApprover { id, who, detail });
+        if let Some(refusal) = approver_refusal(actor, &request, &requirements) {
+            return Err(refusal);
         }
         let audit = NewAuditEntry {
             actor: actor.name.clone(),
@@ -621,21 +631,62 @@ impl Workflow {
         &self,
         request: &AccessRequest,
     ) -> Result<Vec<(String, Requirement)>, RequestError> {
-        let catalog = match self.catalog().await {
-            Ok((_, c)) => Some(c),
-            Err(RequestError::NotSynced) => None,
-            Err(e) => return Err(e),
-        };
-        Ok(request
+        let catalog = self.catalog_if_synced().await?;
+        Ok(self.requirements_of(request, catalog.as_ref()))
+    }
+
+    async fn catalog_if_synced(&self) -> Result<Option<Catalog>, RequestError> {
+        match self.catalog().await {
+            Ok((_, c)) => Ok(Some(c)),
+            Err(RequestError::NotSynced) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn requirements_of(
+        &self,
+        request: &AccessRequest,
+        catalog: Option<&Catalog>,
+    ) -> Vec<(String, Requirement)> {
+        request
             .request
             .entitlements
             .iter()
             .map(|id| {
                 let risk = catalog
-                    .as_ref()
                     .and_then(|c| c.resolve(id).ok())
                     .map_or(Risk::High, |e| e.risk);
                 (id.clone(), self.policy.requirement(id, risk))
+            })
+            .collect()
+    }
+
+    /// Why `actor` could not approve each of `requests` now, as [`Workflow::approve`] would
+    /// refuse it (`None`: they may approve it): not pending, self-approval, or not an
+    /// approver of it under the policy. One catalog read for all of them (for the console's
+    /// queue, which shows Approve only where it would be accepted, and the reason otherwise).
+    ///
+    /// # Errors
+    /// Store failures reading the catalog.
+    pub async fn approval_refusals(
+        &self,
+        actor: &Actor,
+        requests: &[AccessRequest],
+    ) -> Result<Vec<Option<RequestError>>, RequestError> {
+        let catalog = self.catalog_if_synced().await?;
+        Ok(requests
+            .iter()
+            .map(|r| {
+                if r.state != RequestState::Pending {
+                    return Some(RequestError::WrongState {
+                        id: r.id,
+                        state: r.state,
+                        action: "approve",
+                        expected: vec![RequestState::Pending],
+                    });
+                }
+                let requirements = self.requirements_of(r, catalog.as_ref());
+                approver_refusal(actor, r, &requirements)
             })
             .collect())
     }
@@ -720,7 +771,9 @@ impl Workflow {
                 expected: vec![RequestState::Provisioned],
             });
         }
-        let job = self.queue_revocation(&request, &actor.name).await?;
+        let job = self
+            .queue_revocation(&request, &actor.name, &revoke_key(id), true)
+            .await?;
         self.decide(
             actor,
             id,
@@ -879,10 +932,17 @@ impl Workflow {
     /// still sees the access; only entitlements the grant plan actually granted are revoked
     /// (access the person held before the request stays). A role the grant gave through a
     /// group (original user management) is revoked with that group.
+    ///
+    /// `confirmed`: a person asked for it (revoke on demand, an admin's retry), so the job
+    /// passes the execution-time mass-change circuit breaker; expiries are automation and are
+    /// held by it like any unconfirmed job (their failure shows on the request, and an
+    /// admin's retry goes through).
     async fn queue_revocation(
         &self,
         request: &AccessRequest,
         actor: &str,
+        key: &str,
+        confirmed: bool,
     ) -> Result<Option<steward_store::JobId>, RequestError> {
         let Some(grant_job) = request.grant_job else {
             return Ok(None);
@@ -944,13 +1004,14 @@ impl Workflow {
             plan.subject.account_id = None;
         }
         plan.planned_against_run = Some(snapshot.run().0);
-        let enqueued = enqueue_plan(
+        let enqueued = enqueue_plan_confirmed(
             &self.store,
             &plan,
             "revoke",
             actor,
             &format!("access request {} ended", request.id.0),
-            Some(&format!("request:{}:revoke", request.id.0)),
+            Some(key),
+            confirmed,
         )
         .await?;
         Ok(Some(enqueued.id))
@@ -1037,7 +1098,9 @@ impl Workflow {
             }
             RequestState::Provisioned => {
                 if request.expires_at.is_some_and(|e| e <= at) {
-                    let job = self.queue_revocation(request, ENGINE_ACTOR).await?;
+                    let job = self
+                        .queue_revocation(request, ENGINE_ACTOR, &revoke_key(request.id), false)
+                        .await?;
                     let audit = NewAuditEntry {
                         actor: ENGINE_ACTOR.to_owned(),
                         action: "request.expired".to_owned(),
@@ -1069,15 +1132,171 @@ impl Workflow {
                     report.expired += 1;
                 }
             }
+            RequestState::Expired | RequestState::Revoked => {
+                self.follow_revocation(request, report).await?;
+            }
             RequestState::Pending
             | RequestState::Failed
             | RequestState::Denied
-            | RequestState::Cancelled
-            | RequestState::Expired
-            | RequestState::Revoked => {}
+            | RequestState::Cancelled => {}
         }
         Ok(())
     }
+
+    /// Records the outcome of an ended request's revocation job once it has one, as the
+    /// sweep does for grant jobs: `succeeded`, or `failed` with the job's error (the request
+    /// keeps its state; the failure shows on it until an admin retries).
+    async fn follow_revocation(
+        &self,
+        request: &AccessRequest,
+        report: &mut SweepReport,
+    ) -> Result<(), RequestError> {
+        let Some(revocation) = request
+            .revocation
+            .as_ref()
+            .filter(|r| r.status == RevocationStatus::InProgress)
+        else {
+            return Ok(());
+        };
+        let job = self.store.jobs().get(revocation.job).await?.job;
+        let (status, error) = match job.status {
+            JobStatus::Queued | JobStatus::Running => return Ok(()),
+            JobStatus::Succeeded => (RevocationStatus::Succeeded, None),
+            JobStatus::Failed | JobStatus::Cancelled => (
+                RevocationStatus::Failed,
+                Some(job.error.clone().unwrap_or_else(|| {
+                    format!("revocation job {} {}", job.id.0, job.status.as_str())
+                })),
+            ),
+        };
+        let failed = status == RevocationStatus::Failed;
+        let audit = NewAuditEntry {
+            actor: ENGINE_ACTOR.to_owned(),
+            action: if failed {
+                "request.revocation_failed"
+            } else {
+                "request.revocation_succeeded"
+            }
+            .to_owned(),
+            subject: Some(request.request.subject.clone()),
+            reason: error.clone(),
+            detail: json!({ "job": job.id.0, "entitlements": request.request.entitlements }),
+            result: if failed { "failed" } else { "ok" }.to_owned(),
+            job: None,
+        };
+        let recorded = self
+            .store
+            .requests()
+            .record_revocation(request.id, job.id, status, error.as_deref(), &audit)
+            .await?;
+        if recorded.changed {
+            if failed {
+                tracing::warn!(
+                    request = request.id.0,
+                    job = job.id.0,
+                    "the revocation job failed"
+                );
+                report.revocations_failed += 1;
+            } else {
+                report.revocations_succeeded += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues a failed revocation again (admins): plans it anew against the latest sync and
+    /// the grant job's operations, as the first one was, queues it as a new job (key
+    /// `request:<id>:revoke:retry:<failed job>`, so a double submit queues one job) and
+    /// records it on the request, audited. The request keeps its state (`expired` or
+    /// `revoked`); its revocation is `in_progress` again and the sweep follows the new job.
+    ///
+    /// # Errors
+    /// [`RequestError::AdminOnly`], [`RequestError::RevocationNotFailed`],
+    /// [`RequestError::Refused`] (the planner refused), [`RequestError::NotFound`], store and
+    /// queue failures.
+    pub async fn retry_revocation(
+        &self,
+        actor: &Actor,
+        id: RequestId,
+        comment: Option<&str>,
+    ) -> Result<AccessRequest, RequestError> {
+        if actor.role < Role::Admin {
+            return Err(RequestError::AdminOnly {
+                action: "retry a revocation",
+            });
+        }
+        let comment = check_comment(comment)?;
+        let request = self.store.requests().get(id).await?;
+        let failed = match &request.revocation {
+            Some(r) if r.status == RevocationStatus::Failed => r.job,
+            other => {
+                return Err(RequestError::RevocationNotFailed {
+                    id,
+                    status: other.as_ref().map(|r| r.status),
+                });
+            }
+        };
+        let key = format!("request:{}:revoke:retry:{}", id.0, failed.0);
+        let Some(job) = self
+            .queue_revocation(&request, &actor.name, &key, true)
+            .await?
+        else {
+            return Err(RequestError::Refused(
+                "nothing the grant job gave is left to revoke".to_owned(),
+            ));
+        };
+        let audit = NewAuditEntry {
+            actor: actor.name.clone(),
+            action: "request.revocation_retried".to_owned(),
+            subject: Some(request.request.subject.clone()),
+            reason: comment,
+            detail: json!({ "entitlements": request.request.entitlements }),
+            result: "ok".to_owned(),
+            job: None,
+        };
+        Ok(self
+            .store
+            .requests()
+            .retry_revocation(id, failed, job, &audit)
+            .await?
+            .request)
+    }
+}
+
+/// Why `actor` may not approve `request` under `requirements`: the requester or the person
+/// the access is for, or not eligible for any entitlement (unless they approved already,
+/// which is a no-op).
+fn approver_refusal(
+    actor: &Actor,
+    request: &AccessRequest,
+    requirements: &[(String, Requirement)],
+) -> Option<RequestError> {
+    let id = request.id;
+    let who = actor.name.to_lowercase();
+    if same(&who, &request.request.requested_by) || same(&who, &request.request.subject) {
+        return Some(RequestError::SelfApproval { id, who });
+    }
+    let eligible = requirements
+        .iter()
+        .any(|(_, r)| r.eligible(&who, actor.role));
+    let already = request.approvals.iter().any(|a| a.approver == who);
+    if !eligible && !already {
+        let detail = requirements
+            .iter()
+            .map(|(id, r)| match &r.approvers {
+                Approvers::Role => format!("{id}: anyone with the approver role"),
+                Approvers::Named(n) => format!("{id}: {}", n.join(", ")),
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Some(RequestError::NotAnApprover { id, who, detail });
+    }
+    None
+}
+
+/// The idempotency key of a request's first revocation job.
+fn revoke_key(id: RequestId) -> String {
+    format!("request:{}:revoke", id.0)
 }
 
 fn check_comment(comment: Option<&str>) -> Result<Option<String>, RequestError> {

@@ -17,6 +17,7 @@ use crate::api;
         api::jobs::list, api::jobs::show,
         api::requests::create, api::requests::list, api::requests::show, api::requests::approve,
         api::requests::deny, api::requests::cancel, api::requests::revoke,
+        api::requests::retry_revocation,
         api::sync::list, api::sync::start, api::changes::list,
         api::audit::list, api::audit::verify,
         api::admin::list_users, api::admin::create_user, api::admin::update_user,

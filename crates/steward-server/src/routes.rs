@@ -166,6 +166,12 @@ pub static ROUTES: &[Route] = &[
         Approver,
         || post(api::requests::revoke),
     ),
+    mutating(
+        Method::POST,
+        "/api/v1/requests/{id}/revocation/retry",
+        Admin,
+        || post(api::requests::retry_revocation),
+    ),
     route(Method::GET, "/api/v1/sync/runs", Least(Viewer), || {
         get(api::sync::list)
     }),
@@ -235,6 +241,45 @@ pub static ROUTES: &[Route] = &[
         "/people/{email}/offboard/confirm",
         Least(Admin),
         || post(console::offboard::confirm),
+    ),
+    page(Method::GET, "/requests", Least(Viewer), || {
+        get(console::requests::queue)
+    }),
+    page(Method::GET, "/requests/new", Least(Requester), || {
+        get(console::requests::new_form)
+    }),
+    page(Method::POST, "/requests", Least(Requester), || {
+        post(console::requests::create)
+    }),
+    page(Method::GET, "/requests/{id}", Least(Viewer), || {
+        get(console::requests::show)
+    }),
+    page(
+        Method::POST,
+        "/requests/{id}/approve",
+        Least(Approver),
+        || post(console::requests::approve),
+    ),
+    page(Method::POST, "/requests/{id}/deny", Least(Approver), || {
+        post(console::requests::deny)
+    }),
+    page(
+        Method::POST,
+        "/requests/{id}/cancel",
+        Least(Requester),
+        || post(console::requests::cancel),
+    ),
+    page(
+        Method::POST,
+        "/requests/{id}/revoke",
+        Least(Approver),
+        || post(console::requests::revoke),
+    ),
+    page(
+        Method::POST,
+        "/requests/{id}/revocation/retry",
+        Least(Admin),
+        || post(console::requests::retry_revocation),
     ),
     page(Method::GET, "/jobs", Least(Viewer), || {
         get(console::pages::jobs)

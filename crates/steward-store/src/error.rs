@@ -176,6 +176,15 @@ pub enum Error {
         /// The states the change can start from.
         expected: Vec<RequestState>,
     },
+    /// A revocation retry of a request whose revocation has not failed (none queued, in
+    /// progress, succeeded, or retried already).
+    #[error("access request {request}'s revocation {}: only a failed revocation is queued again", .status.map_or("was never queued".to_owned(), |s| format!("is {s}")))]
+    RevocationNotFailed {
+        /// The request.
+        request: RequestId,
+        /// Its revocation's status, if it has one.
+        status: Option<crate::requests::RevocationStatus>,
+    },
 }
 
 fn expected_states(states: &[RequestState]) -> String {

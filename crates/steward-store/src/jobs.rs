@@ -59,6 +59,15 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
+    /// Every status, in life-cycle order.
+    pub const ALL: [JobStatus; 5] = [
+        Self::Queued,
+        Self::Running,
+        Self::Succeeded,
+        Self::Failed,
+        Self::Cancelled,
+    ];
+
     /// The TEXT stored in `jobs.status`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -83,17 +92,13 @@ impl JobStatus {
     /// # Errors
     /// [`Error::Corrupt`].
     pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "queued" => Ok(Self::Queued),
-            "running" => Ok(Self::Running),
-            "succeeded" => Ok(Self::Succeeded),
-            "failed" => Ok(Self::Failed),
-            "cancelled" => Ok(Self::Cancelled),
-            other => Err(Error::Corrupt {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| Error::Corrupt {
                 column: "jobs.status",
-                detail: other.to_owned(),
-            }),
-        }
+                detail: s.to_owned(),
+            })
     }
 }
 
@@ -140,17 +145,19 @@ impl StepStatus {
     }
 
     fn parse(s: &str) -> Result<Self> {
-        match s {
-            "pending" => Ok(Self::Pending),
-            "running" => Ok(Self::Running),
-            "done" => Ok(Self::Done),
-            "failed" => Ok(Self::Failed),
-            "skipped" => Ok(Self::Skipped),
-            other => Err(Error::Corrupt {
-                column: "job_steps.status",
-                detail: other.to_owned(),
-            }),
-        }
+        [
+            Self::Pending,
+            Self::Running,
+            Self::Done,
+            Self::Failed,
+            Self::Skipped,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == s)
+        .ok_or_else(|| Error::Corrupt {
+            column: "job_steps.status",
+            detail: s.to_owned(),
+        })
     }
 }
 

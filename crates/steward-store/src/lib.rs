@@ -28,6 +28,7 @@ mod redact;
 mod requests;
 mod rows;
 mod secrets;
+mod stats;
 mod store;
 
 pub use accounts::{
@@ -48,7 +49,7 @@ pub use leases::{Acquired, Lease, Leases};
 pub use redact::redact_url;
 pub use requests::{
     AccessRequest, Approval, Approved, Change, NewRequest, RequestId, RequestQuery, RequestState,
-    Requests, Schedule, Transitioned,
+    Requests, Revocation, RevocationStatus, Schedule, Transitioned,
 };
 pub use rows::{
     AccountFilter, AccountRow, Batch, ChangeEvent, ChangeKind, ChangeQuery, Checkpoint,
@@ -57,4 +58,5 @@ pub use rows::{
     SiteRow, StatuspageMemberRow, StatuspagePermissionRow, SyncRun,
 };
 pub use secrets::MasterKey;
+pub use stats::Stats;
 pub use store::{Changes, Runs, Secrets, Snapshot, SnapshotWriter, Store};

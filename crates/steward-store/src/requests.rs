@@ -115,6 +115,68 @@ impl fmt::Display for RequestState {
     }
 }
 
+/// Where a request's revocation job is: followed by the sweep like the grant job, so a
+/// failed revocation shows on the request (and an admin can queue it again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationStatus {
+    /// The job is queued or running.
+    InProgress,
+    /// The job succeeded: the access is gone.
+    Succeeded,
+    /// The job failed (or was cancelled): the access may still be there.
+    Failed,
+}
+
+impl RevocationStatus {
+    /// Every status.
+    pub const ALL: [RevocationStatus; 3] = [
+        RevocationStatus::InProgress,
+        RevocationStatus::Succeeded,
+        RevocationStatus::Failed,
+    ];
+
+    /// The TEXT stored in `access_requests.revocation_status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevocationStatus::InProgress => "in_progress",
+            RevocationStatus::Succeeded => "succeeded",
+            RevocationStatus::Failed => "failed",
+        }
+    }
+
+    /// Parses the stored text.
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`] for anything else.
+    pub fn parse(s: &str) -> Result<Self> {
+        RevocationStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| Error::Corrupt {
+                column: "access_requests.revocation_status",
+                detail: s.to_owned(),
+            })
+    }
+}
+
+impl fmt::Display for RevocationStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A request's revocation: its (latest) job and how it went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    /// The revocation job (the latest one, after a retry).
+    pub job: JobId,
+    /// How it went, as far as the last sweep saw.
+    pub status: RevocationStatus,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
 /// A request to record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewRequest {
@@ -165,8 +227,10 @@ pub struct AccessRequest {
     pub expires_at: Option<DateTime<Utc>>,
     /// The job that grants it.
     pub grant_job: Option<JobId>,
-    /// The job that revokes it (at expiry or on demand).
+    /// The job that revokes it (at expiry or on demand; the latest one after a retry).
     pub revoke_job: Option<JobId>,
+    /// The revocation job and its outcome, once one was queued.
+    pub revocation: Option<Revocation>,
     /// Who made the last decision (denied, cancelled, revoked).
     pub decided_by: Option<String>,
     /// Why it was denied, cancelled or revoked, or why its job failed.
@@ -184,6 +248,8 @@ pub struct RequestQuery {
     pub subject: Option<String>,
     /// Only made by this requester (any case).
     pub requested_by: Option<String>,
+    /// Only those whose revocation is in this status.
+    pub revocation: Option<RevocationStatus>,
     /// Only ids after this one (the page cursor).
     pub after_id: Option<RequestId>,
     /// At most this many.
@@ -201,7 +267,7 @@ pub struct Change {
     pub reason: Option<String>,
     /// The grant job.
     pub grant_job: Option<JobId>,
-    /// The revocation job.
+    /// The revocation job (its status becomes `in_progress`).
     pub revoke_job: Option<JobId>,
 }
 
@@ -256,6 +322,8 @@ struct RequestRecord {
     revoke_job_id: Option<i64>,
     decided_by: Option<String>,
     reason: Option<String>,
+    revocation_status: Option<String>,
+    revocation_error: Option<String>,
 }
 
 /// The `access_requests` columns decoded into [`RequestRecord`].
@@ -263,7 +331,7 @@ macro_rules! request_columns {
     () => {
         "id, subject, entitlements, justification, duration_secs, requested_by, state, \
          created_at, updated_at, approved_at, provisioned_at, expires_at, grant_job_id, \
-         revoke_job_id, decided_by, reason"
+         revoke_job_id, decided_by, reason, revocation_status, revocation_error"
     };
 }
 
@@ -271,6 +339,14 @@ type ApprovalTuple = (i64, String, String, Option<String>, DateTime<Utc>);
 
 impl RequestRecord {
     fn decode(self, approvals: Vec<Approval>) -> Result<AccessRequest> {
+        let revocation = match (self.revoke_job_id, self.revocation_status.as_deref()) {
+            (Some(job), Some(status)) => Some(Revocation {
+                job: JobId(job),
+                status: RevocationStatus::parse(status)?,
+                error: self.revocation_error.clone(),
+            }),
+            _ => None,
+        };
         Ok(AccessRequest {
             id: RequestId(self.id),
             request: NewRequest {
@@ -293,6 +369,7 @@ impl RequestRecord {
             expires_at: self.expires_at,
             grant_job: self.grant_job_id.map(JobId),
             revoke_job: self.revoke_job_id.map(JobId),
+            revocation,
             decided_by: self.decided_by,
             reason: self.reason,
             approvals,
@@ -449,13 +526,15 @@ impl Requests<'_> {
                 " FROM access_requests WHERE ($1 IS NULL OR state = $1) \
                  AND ($2 IS NULL OR lower(subject) = lower($2)) \
                  AND ($3 IS NULL OR lower(requested_by) = lower($3)) \
-                 AND ($4 IS NULL OR id > $4) ORDER BY id LIMIT $5"
+                 AND ($4 IS NULL OR id > $4) \
+                 AND ($6 IS NULL OR revocation_status = $6) ORDER BY id LIMIT $5"
             ))
             .bind(query.state.map(RequestState::as_str))
             .bind(query.subject.as_deref())
             .bind(query.requested_by.as_deref())
             .bind(query.after_id.map(|r| r.0))
             .bind(query.limit.unwrap_or(i64::MAX))
+            .bind(query.revocation.map(RevocationStatus::as_str))
             .fetch_all(pool)
             .await?
         });
@@ -464,7 +543,8 @@ impl Requests<'_> {
 
     /// Requests the scheduler's sweep must advance at `at`: `approved` ones (their grant job
     /// is not queued yet), `provisioning` ones (their job may have finished), and
-    /// `provisioned` ones whose `expires_at` has passed. By id.
+    /// `provisioned` ones whose `expires_at` has passed, and ended ones (`expired`,
+    /// `revoked`) whose revocation job is in progress (it may have finished). By id.
     ///
     /// # Errors
     /// [`Error::Database`], [`Error::Corrupt`].
@@ -475,6 +555,7 @@ impl Requests<'_> {
                 request_columns!(),
                 " FROM access_requests WHERE state IN ('approved', 'provisioning') \
                  OR (state = 'provisioned' AND expires_at IS NOT NULL AND expires_at <= $1) \
+                 OR (state IN ('expired', 'revoked') AND revocation_status = 'in_progress') \
                  ORDER BY id"
             ))
             .bind(at.trunc_subsecs(6))
@@ -623,6 +704,9 @@ impl Requests<'_> {
                      decided_by = COALESCE($4, decided_by), reason = COALESCE($5, reason), \
                      grant_job_id = COALESCE($6, grant_job_id), \
                      revoke_job_id = COALESCE($7, revoke_job_id), \
+                     revocation_status = CASE WHEN $7 IS NULL THEN revocation_status \
+                         ELSE 'in_progress' END, \
+                     revocation_error = CASE WHEN $7 IS NULL THEN revocation_error ELSE NULL END, \
                      provisioned_at = COALESCE($8, provisioned_at), \
                      expires_at = COALESCE($9, expires_at), \
                      approved_at = COALESCE($10, approved_at) WHERE id = $1",
@@ -651,6 +735,116 @@ impl Requests<'_> {
         });
         if outcome.changed {
             tracing::info!(request = id.0, state = %change.to, "access request moved");
+        }
+        Ok(outcome)
+    }
+
+    /// Records the outcome of request `id`'s revocation job `job` (`succeeded`, or `failed`
+    /// with `error`), with the audit entry, in one transaction. Only while that job is the
+    /// request's revocation job and its status is `in_progress`; otherwise nothing is written
+    /// (`changed: false`): a second sweep, or a job a retry has replaced.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for `in_progress`, [`Error::UnknownRequest`],
+    /// [`Error::Json`], [`Error::Database`].
+    pub async fn record_revocation(
+        &self,
+        id: RequestId,
+        job: JobId,
+        status: RevocationStatus,
+        error: Option<&str>,
+        audit: &NewAuditEntry,
+    ) -> Result<Transitioned> {
+        if status == RevocationStatus::InProgress {
+            return Err(Error::InvalidArgument {
+                what: "revocation outcome",
+                detail: "in_progress is not an outcome (succeeded or failed)".to_owned(),
+            });
+        }
+        let encoded = EncodedAudit::new(audit)?;
+        let at = now();
+        let outcome = with_tx!(self.store, tx => {
+            let request = locked_request!(tx, id);
+            let current = request
+                .revocation
+                .as_ref()
+                .is_some_and(|r| r.job == job && r.status == RevocationStatus::InProgress);
+            if current {
+                sqlx::query(
+                    "UPDATE access_requests SET revocation_status = $2, revocation_error = $3, \
+                     updated_at = $4 WHERE id = $1",
+                )
+                .bind(id.0)
+                .bind(status.as_str())
+                .bind(error)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                let mut encoded = encoded;
+                encoded.set_detail_field("request", serde_json::json!(id.0))?;
+                encoded.set_detail_field("revoke_job", serde_json::json!(job.0))?;
+                append_audit!(tx, &encoded);
+                let request = locked_request!(tx, id);
+                Transitioned { request, changed: true }
+            } else {
+                Transitioned { request, changed: false }
+            }
+        });
+        if outcome.changed {
+            tracing::info!(request = id.0, job = job.0, revocation = %status, "revocation outcome recorded");
+        }
+        Ok(outcome)
+    }
+
+    /// Replaces request `id`'s failed revocation job `failed` with `job` (queued again) and
+    /// sets the revocation back to `in_progress`, with the audit entry, in one transaction.
+    /// Already replaced by `job`: nothing is written (`changed: false`).
+    ///
+    /// # Errors
+    /// [`Error::RevocationNotFailed`] when the request's revocation is not the failed job
+    /// `failed`, [`Error::UnknownRequest`], [`Error::Json`], [`Error::Database`].
+    pub async fn retry_revocation(
+        &self,
+        id: RequestId,
+        failed: JobId,
+        job: JobId,
+        audit: &NewAuditEntry,
+    ) -> Result<Transitioned> {
+        let encoded = EncodedAudit::new(audit)?;
+        let at = now();
+        let outcome = with_tx!(self.store, tx => {
+            let request = locked_request!(tx, id);
+            match &request.revocation {
+                Some(r) if r.job == job => Transitioned { request, changed: false },
+                Some(r) if r.job == failed && r.status == RevocationStatus::Failed => {
+                    sqlx::query(
+                        "UPDATE access_requests SET revoke_job_id = $2, \
+                         revocation_status = 'in_progress', revocation_error = NULL, \
+                         updated_at = $3 WHERE id = $1",
+                    )
+                    .bind(id.0)
+                    .bind(job.0)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                    let mut encoded = encoded;
+                    encoded.set_detail_field("request", serde_json::json!(id.0))?;
+                    encoded.set_detail_field("failed_job", serde_json::json!(failed.0))?;
+                    encoded.set_detail_field("revoke_job", serde_json::json!(job.0))?;
+                    append_audit!(tx, &encoded);
+                    let request = locked_request!(tx, id);
+                    Transitioned { request, changed: true }
+                }
+                other => {
+                    return Err(Error::RevocationNotFailed {
+                        request: id,
+                        status: other.as_ref().map(|r| r.status),
+                    });
+                }
+            }
+        });
+        if outcome.changed {
+            tracing::info!(request = id.0, job = job.0, "revocation queued again");
         }
         Ok(outcome)
     }

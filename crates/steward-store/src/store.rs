@@ -386,6 +386,11 @@ impl Store {
     pub fn schedule(&self) -> crate::requests::Schedule<'_> {
         crate::requests::Schedule { store: self }
     }
+
+    /// Counts for monitoring (jobs by status, requests by state).
+    pub fn stats(&self) -> crate::stats::Stats<'_> {
+        crate::stats::Stats { store: self }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

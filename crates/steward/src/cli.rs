@@ -326,7 +326,7 @@ pub struct ApplyFlags {
     #[arg(long)]
     pub dry_run: bool,
     /// Confirm a change the mass-change guard rail holds back (it touches more than 10% of
-    /// the people).
+    /// the people, or the jobs of the last hour already took access from that many).
     #[arg(long)]
     pub yes: bool,
     /// Queue the job and return; `steward worker` runs it.

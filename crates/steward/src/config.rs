@@ -33,7 +33,6 @@ pub struct Config {
     pub statuspage: Option<StatuspageConfig>,
     /// `[database]`.
     #[serde(default)]
-    #[allow(dead_code, reason = "read by the store and `steward sync`, next")]
     pub database: DatabaseConfig,
     /// `[service]`: the scheduler and workers of `steward serve`.
     #[serde(default)]
@@ -41,6 +40,37 @@ pub struct Config {
     /// `[approvals]`: who approves access requests (`[[approvals.rules]]`).
     #[serde(default)]
     pub approvals: steward_engine::requests::ApprovalPolicy,
+    /// `[guard]`: the mass-change guard rail.
+    #[serde(default)]
+    pub guard: GuardConfig,
+}
+
+/// `[guard]`: `mass_change_share` (default `0.1`: a change or the jobs of the last
+/// `mass_change_window` may take access from at most 10% of the people without confirmation)
+/// and `mass_change_window` (default `1h`), the circuit breaker's sliding window.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardConfig {
+    pub mass_change_share: Option<f64>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub mass_change_window: Option<String>,
+}
+
+impl GuardConfig {
+    /// The guard policy, defaults filled in.
+    pub fn policy(&self) -> anyhow::Result<steward_engine::provision::GuardPolicy> {
+        let mut out = steward_engine::provision::GuardPolicy::default();
+        if let Some(share) = self.mass_change_share {
+            out.mass_change_share = share;
+        }
+        if let Some(window) = &self.mass_change_window {
+            out.mass_change_window = crate::cli::parse_duration(window)
+                .map_err(|e| anyhow::anyhow!("`guard.mass_change_window`: {e}"))?;
+        }
+        out.validate()
+            .map_err(|e| anyhow::anyhow!("`[guard]`: {e}"))?;
+        Ok(out)
+    }
 }
 
 /// `[atlassian]`.
@@ -92,26 +122,57 @@ pub struct StatuspageConfig {
 pub struct DatabaseConfig {
     #[serde(default = "default_database_url", deserialize_with = "text")]
     pub url: String,
+    /// Completed sync runs whose snapshots are kept (default 24, at least 2); older
+    /// snapshots are deleted after each sync. Change events are history and stay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_sync_runs: Option<u32>,
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
         DatabaseConfig {
             url: default_database_url(),
+            keep_sync_runs: None,
         }
     }
 }
 
-/// `[service]`: `sync_interval` (default `1h`), `sweep_interval` (default `30s`), `workers`
-/// (default 2), `worker_lease` (default `60s`: how long a killed process's job stays claimed).
+impl DatabaseConfig {
+    /// Completed sync runs to keep, checked.
+    pub fn keep_sync_runs(&self) -> anyhow::Result<u32> {
+        match self.keep_sync_runs {
+            None => Ok(steward_server::SchedulerConfig::default().keep_sync_runs),
+            Some(n @ 2..) => Ok(n),
+            Some(n) => bail!(
+                "`database.keep_sync_runs` is {n}: keep at least 2 completed sync runs (the \
+                 newest is what Steward shows, the one before it is what changes are found against)"
+            ),
+        }
+    }
+}
+
+/// `[service]`: `sync_interval` (default `1h`), `sync_retry` (default `1m`), `sweep_interval`
+/// (default `30s`), `workers` (default 2), `prune_interval` (default `1h`),
+/// `session_idle_timeout` (default `30m`), `session_lifetime` (default `12h`),
+/// `sign_in_per_minute` (default 5), `worker_lease` (default `60s`: how long a killed
+/// process's job stays claimed).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceConfig {
     #[serde(default, deserialize_with = "opt_text")]
     pub sync_interval: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
+    pub sync_retry: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
     pub sweep_interval: Option<String>,
     pub workers: Option<usize>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub prune_interval: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub session_idle_timeout: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub session_lifetime: Option<String>,
+    pub sign_in_per_minute: Option<u32>,
     #[serde(default, deserialize_with = "opt_text")]
     pub worker_lease: Option<String>,
 }
@@ -126,8 +187,14 @@ impl ServiceConfig {
         if let Some(v) = &self.sync_interval {
             out.sync_interval = interval("sync_interval", v)?;
         }
+        if let Some(v) = &self.sync_retry {
+            out.sync_retry = interval("sync_retry", v)?;
+        }
         if let Some(v) = &self.sweep_interval {
             out.sweep_interval = interval("sweep_interval", v)?;
+        }
+        if let Some(v) = &self.prune_interval {
+            out.prune_interval = interval("prune_interval", v)?;
         }
         if let Some(n) = self.workers {
             if n > 64 {
@@ -136,6 +203,44 @@ impl ServiceConfig {
             out.workers = n;
         }
         Ok(out)
+    }
+
+    /// Session timeouts and the sign-in rate applied to `auth` (the rest of it kept).
+    pub fn apply_auth(&self, auth: &mut steward_server::auth::AuthConfig) -> anyhow::Result<()> {
+        let duration = |key: &str, value: &str| -> anyhow::Result<std::time::Duration> {
+            let d = crate::cli::parse_duration(value)
+                .map_err(|e| anyhow::anyhow!("`service.{key}`: {e}"))?;
+            if d < std::time::Duration::from_secs(60) {
+                bail!("`service.{key}` is {value}: give at least one minute, e.g. \"30m\"");
+            }
+            Ok(d)
+        };
+        if let Some(v) = &self.session_idle_timeout {
+            auth.idle_timeout = duration("session_idle_timeout", v)?;
+        }
+        if let Some(v) = &self.session_lifetime {
+            auth.absolute_timeout = duration("session_lifetime", v)?;
+        }
+        if auth.idle_timeout > auth.absolute_timeout {
+            bail!(
+                "`service.session_idle_timeout` ({}s) is longer than `service.session_lifetime` \
+                 ({}s): a session ends at its lifetime whatever its use, so make the idle \
+                 timeout shorter",
+                auth.idle_timeout.as_secs(),
+                auth.absolute_timeout.as_secs()
+            );
+        }
+        if let Some(n) = self.sign_in_per_minute {
+            auth.sign_in_per_minute = std::num::NonZeroU32::new(n)
+                .filter(|n| n.get() <= 1000)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "`service.sign_in_per_minute` is {n}: give 1 to 1000 attempts per \
+                         minute per client address and email"
+                    )
+                })?;
+        }
+        Ok(())
     }
 
     /// The job workers' lease (`None`: the engine's default).
@@ -608,6 +713,76 @@ sync_interval = \"soon\"
 ",
         )?;
         assert!(load(Some(&path))?.service.scheduler().is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn session_sign_in_housekeeping_and_retention_keys_are_read_and_checked() -> anyhow::Result<()>
+    {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("steward.toml");
+        std::fs::write(
+            &path,
+            r#"
+[database]
+keep_sync_runs = 48
+
+[service]
+sync_retry = "30s"
+prune_interval = "10m"
+session_idle_timeout = "15m"
+session_lifetime = "8h"
+sign_in_per_minute = 10
+"#,
+        )?;
+        let cfg = load(Some(&path))?;
+        assert_eq!(cfg.database.keep_sync_runs()?, 48);
+        let scheduler = cfg.service.scheduler()?;
+        assert_eq!(scheduler.sync_retry, std::time::Duration::from_secs(30));
+        assert_eq!(
+            scheduler.prune_interval,
+            std::time::Duration::from_secs(600)
+        );
+        let mut auth = steward_server::auth::AuthConfig::default();
+        cfg.service.apply_auth(&mut auth)?;
+        assert_eq!(auth.idle_timeout, std::time::Duration::from_secs(900));
+        assert_eq!(
+            auth.absolute_timeout,
+            std::time::Duration::from_secs(8 * 3600)
+        );
+        assert_eq!(auth.sign_in_per_minute.get(), 10);
+        assert_eq!(load(None)?.database.keep_sync_runs()?, 24);
+
+        let refused = |toml: &str, needle: &str| -> anyhow::Result<()> {
+            std::fs::write(&path, toml)?;
+            let cfg = load(Some(&path))?;
+            let mut auth = steward_server::auth::AuthConfig::default();
+            let err = cfg
+                .service
+                .apply_auth(&mut auth)
+                .and_then(|()| cfg.database.keep_sync_runs().map(|_| ()))
+                .and_then(|()| cfg.service.scheduler().map(|_| ()))
+                .expect_err(toml);
+            assert!(format!("{err:#}").contains(needle), "{err:#}");
+            Ok(())
+        };
+        refused(
+            "[service]\nsession_idle_timeout = \"2h\"\nsession_lifetime = \"1h\"\n",
+            "`service.session_idle_timeout` (7200s) is longer than `service.session_lifetime`",
+        )?;
+        refused(
+            "[service]\nsign_in_per_minute = 0\n",
+            "`service.sign_in_per_minute` is 0",
+        )?;
+        refused(
+            "[service]\nsession_lifetime = \"5s\"\n",
+            "at least one minute",
+        )?;
+        refused(
+            "[database]\nkeep_sync_runs = 1\n",
+            "keep at least 2 completed sync runs",
+        )?;
+        refused("[service]\nsync_retry = \"0s\"\n", "`service.sync_retry`: ")?;
         Ok(())
     }
 

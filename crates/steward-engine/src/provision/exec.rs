@@ -148,6 +148,9 @@ pub enum Permanent {
     /// Steward is not configured for the call (no Statuspage, an unknown site) or the input
     /// is invalid.
     Invalid,
+    /// A guard rail re-checked at execution time refused the step (integration account, last
+    /// org admin, the mass-change circuit breaker).
+    GuardRail,
 }
 
 impl Permanent {
@@ -162,6 +165,7 @@ impl Permanent {
             Permanent::NotFound => "NOT_FOUND",
             Permanent::Refused => "REFUSED",
             Permanent::Invalid => "INVALID",
+            Permanent::GuardRail => "GUARD_RAIL",
         }
     }
 }
@@ -216,7 +220,12 @@ impl StepError {
         }
     }
 
-    fn transient(reason: impl Into<String>) -> StepError {
+    /// A guard rail's refusal: permanent (retrying cannot help), with the rail's sentence.
+    pub fn guard(err: &super::guard::GuardError) -> StepError {
+        StepError::permanent(Permanent::GuardRail, err.to_string())
+    }
+
+    pub(crate) fn transient(reason: impl Into<String>) -> StepError {
         StepError::Transient {
             reason: reason.into(),
             retry_after: None,
@@ -224,7 +233,7 @@ impl StepError {
         }
     }
 
-    fn store(err: steward_store::Error) -> StepError {
+    pub(crate) fn store(err: steward_store::Error) -> StepError {
         StepError::transient(format!("store: {err}"))
     }
 }
@@ -249,6 +258,11 @@ fn retryable(err: &ApiError) -> bool {
         ApiError::RetriesExhausted { last, .. } => retryable(last),
         other => other.is_retryable(),
     }
+}
+
+/// Classifies a client error: transient when retrying can help, else the permanent kind.
+pub(crate) fn classify_read(err: ApiError, doing: &str) -> StepError {
+    classify(err, doing, Concerns::Other)
 }
 
 /// Classifies a client error: transient when retrying can help, else the permanent kind.
@@ -297,7 +311,11 @@ fn classify(err: ApiError, doing: &str, concerns: Concerns) -> StepError {
         Permanent::UnmanagedAccount => {
             " — the account is not on a verified domain: suspend or remove it instead"
         }
-        Permanent::Forbidden | Permanent::NotFound | Permanent::Refused | Permanent::Invalid => "",
+        Permanent::Forbidden
+        | Permanent::NotFound
+        | Permanent::Refused
+        | Permanent::Invalid
+        | Permanent::GuardRail => "",
     };
     StepError::Permanent {
         kind,

@@ -3,7 +3,7 @@
 //!
 //! [`op`] defines what a plan is made of. [`catalog`] lists what can be granted, [`plan`]
 //! computes plans (pure functions of the synced state), and [`guard`] holds the guard rails
-//! the planner applies. [`exec`] applies one operation, idempotently; [`worker`] runs plans as
+//! the planner applies ([`rails`] re-checks them at execution time). [`exec`] applies one operation, idempotently; [`worker`] runs plans as
 //! durable jobs of journaled steps.
 
 pub mod catalog;
@@ -11,6 +11,7 @@ pub mod exec;
 pub mod guard;
 pub mod op;
 pub mod plan;
+pub mod rails;
 pub mod worker;
 
 pub use catalog::{
@@ -18,7 +19,9 @@ pub use catalog::{
     EntitlementIdError, EntitlementKind, ProductRole, Risk, StatuspageRole,
 };
 pub use exec::{ApiCall, ExecContext, Permanent, StepError, StepOutcome, execute_op};
-pub use guard::{DEFAULT_MASS_CHANGE_SHARE, GuardError, mass_change};
+pub use guard::{
+    DEFAULT_MASS_CHANGE_SHARE, DEFAULT_MASS_CHANGE_WINDOW, GuardError, GuardPolicy, mass_change,
+};
 pub use op::{Experience, ORG_ADMIN, Op, Plan, PlannedOp, Subject};
 pub use plan::{
     AccountState, DeskRef, GroupFacts, HeldRole, HeldSource, OffboardLevel, OrgFacts, PageFlags,
@@ -26,5 +29,6 @@ pub use plan::{
     plan_restore, plan_revoke,
 };
 pub use worker::{
-    CRASHED_RUNS_PER_ATTEMPT, JobRun, RunOutcome, Worker, WorkerError, WorkerPolicy, enqueue_plan,
+    CONFIRMED_KEY, CRASHED_RUNS_PER_ATTEMPT, JobRun, RunOutcome, Worker, WorkerError, WorkerPolicy,
+    enqueue_plan, enqueue_plan_confirmed,
 };

@@ -11,11 +11,20 @@
 //! that loses its lease (it stalled past it, another worker took the job over) stops at once:
 //! every journal write is fenced by the store, so it can write nothing more.
 //!
+//! Guard rails at execution time ([`super::rails`]): before a destructive step the worker
+//! refuses the integration account; before a step that can take Organization admin away it
+//! re-reads the live org admins; before the first destructive step of an unconfirmed job it
+//! checks the mass-change circuit breaker ([`GuardPolicy`]). The last two hold a store lease
+//! from the check until the step is journaled, so no two such checks and writes interleave
+//! across workers or processes. A refusal fails the job (not retried) with the rail's
+//! sentence, in the job's audit entry.
+//!
 //! Failures: a transient one sends the job back to the queue with exponential backoff
 //! (honouring Atlassian's `Retry-After`) until [`WorkerPolicy::max_attempts`] claims, then fails
 //! it; a permanent one fails the job at once with the reason. Completed steps stay `done`.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use atlassian_client::Client;
@@ -27,8 +36,10 @@ use steward_store::{
 };
 use tokio::sync::watch;
 
-use super::exec::{ExecContext, KEPT_ON_OPEN_DESK, StepError, execute_op};
-use super::op::{Op, Plan, PlannedOp};
+use super::exec::{ExecContext, KEPT_ON_OPEN_DESK, StepError, StepOutcome, execute_op};
+use super::guard::{self, AdminEffect, GuardPolicy};
+use super::op::{Op, Plan, PlannedOp, Subject};
+use super::rails::{self, HeldLease, MASS_CHANGE_LEASE, ORG_ADMINS_LEASE};
 use crate::target::Target;
 
 /// How many more claims a job gets when its runs end with their process rather than with an
@@ -138,11 +149,41 @@ pub struct Worker {
     pub lease: Duration,
     /// Retries and idling.
     pub policy: WorkerPolicy,
+    /// The execution-time guard rails' settings (the mass-change circuit breaker).
+    pub guard: GuardPolicy,
+    /// The integration account's id, looked up live once (`None` inside: no such account).
+    integration_id: Arc<tokio::sync::OnceCell<Option<String>>>,
 }
+
+/// The key in a job's stored plan saying its mass change was confirmed (the CLI's `--yes`):
+/// the circuit breaker lets it through.
+pub const CONFIRMED_KEY: &str = "confirmed";
+
+/// What one step's run gave: the result, and the journaled result when the step was already
+/// journaled `done` (under a guard lease).
+type StepRun = (Result<StepOutcome, StepError>, Option<Value>);
 
 /// Why a leased future stopped early.
 enum Interrupted {
     LeaseLost,
+}
+
+/// A guard lease lapsed under a stalled step: transient, the step runs again (idempotent).
+fn lost_guard_lease() -> StepError {
+    StepError::transient(
+        "lost a guard lease while the step ran (the worker stalled); the step runs again",
+    )
+}
+
+/// What the guard rails need to know about the step being run.
+#[derive(Debug, Clone, Copy)]
+struct Guarded {
+    job: JobId,
+    seq: i64,
+    /// The job's mass change was confirmed.
+    confirmed: bool,
+    /// An earlier destructive step of the job is done: the breaker counted the person.
+    admitted: bool,
 }
 
 impl Worker {
@@ -155,6 +196,8 @@ impl Worker {
             owner: owner.into(),
             lease: DEFAULT_LEASE,
             policy: WorkerPolicy::default(),
+            guard: GuardPolicy::default(),
+            integration_id: Arc::new(tokio::sync::OnceCell::new()),
         }
     }
 
@@ -283,6 +326,11 @@ impl Worker {
             self.fail(&job, &steps, &reason).await?;
             return Ok(run(0, RunOutcome::Failed { reason }));
         }
+        let confirmed = job
+            .plan
+            .get(CONFIRMED_KEY)
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let mut ctx = ExecContext::new(
             &self.client,
             &self.store,
@@ -334,17 +382,34 @@ impl Worker {
             steps[i].status = StepStatus::Running;
             steps_run += 1;
             tracing::info!(job = job.id.0, seq, op = %op.describe(), "step started");
-            let result = match self
-                .leased(job.id, execute_op(&mut ctx, &plan.subject, op))
+            // Admitted by the circuit breaker: an earlier destructive step of this job is done.
+            let admitted = steps[..i]
+                .iter()
+                .zip(&ops)
+                .any(|(s, p)| s.status == StepStatus::Done && p.op.is_destructive());
+            let guarded = Guarded {
+                job: job.id,
+                seq,
+                confirmed,
+                admitted,
+            };
+            let (result, journaled) = match self
+                .leased(job.id, self.run_step(&mut ctx, &plan.subject, op, guarded))
                 .await
             {
-                Ok(result) => result,
+                Ok(result) => result?,
                 Err(Interrupted::LeaseLost) => return Ok(run(steps_run, RunOutcome::LeaseLost)),
             };
             match result {
                 Ok(outcome) => {
-                    let value = super::exec::outcome_json(&outcome);
-                    jobs.step_done(job.id, &self.owner, seq, &value).await?;
+                    let value = match journaled {
+                        Some(value) => value,
+                        None => {
+                            let value = super::exec::outcome_json(&outcome);
+                            jobs.step_done(job.id, &self.owner, seq, &value).await?;
+                            value
+                        }
+                    };
                     steps[i].status = StepStatus::Done;
                     steps[i].result = Some(value);
                     tracing::info!(job = job.id.0, seq, changed = outcome.changed, "step done");
@@ -398,6 +463,143 @@ impl Worker {
             tracing::warn!(job = job.id.0, bundle, error = %e, "cannot mark the bundle restored");
         }
         Ok(run(steps_run, RunOutcome::Succeeded))
+    }
+
+    /// Runs one step with the execution-time guard rails (see the module docs). The result,
+    /// and the journaled value when the step was journaled `done` here, under a guard lease.
+    async fn run_step(
+        &self,
+        ctx: &mut ExecContext<'_>,
+        subject: &Subject,
+        op: &Op,
+        g: Guarded,
+    ) -> Result<StepRun, steward_store::Error> {
+        if !op.is_destructive() {
+            return Ok((execute_op(ctx, subject, op).await, None));
+        }
+        if let Err(e) = self.check_integration(ctx, subject, op).await {
+            return Ok((Err(e), None));
+        }
+        let admin = guard::org_admin_effect(op);
+        let breaker = !g.confirmed && !g.admitted;
+        if admin.is_none() && !breaker {
+            return Ok((execute_op(ctx, subject, op).await, None));
+        }
+        // Unique per job run: a job runs on one worker at a time.
+        let owner = format!("{}#job{}", self.owner, g.job.0);
+        let mut held = Vec::with_capacity(2);
+        // Always in this order, so two steps needing both never wait on each other.
+        if admin.is_some() {
+            held.push(HeldLease::acquire(&self.store, ORG_ADMINS_LEASE, &owner).await?);
+        }
+        if breaker {
+            held.push(HeldLease::acquire(&self.store, MASS_CHANGE_LEASE, &owner).await?);
+        }
+        let body = async {
+            if let Some(effect) = admin
+                && let Err(e) = self.check_admins(ctx, subject, op, effect).await
+            {
+                return Ok((Err(e), None));
+            }
+            if breaker && let Err(e) = self.check_breaker(subject).await {
+                return Ok((Err(e), None));
+            }
+            match execute_op(ctx, subject, op).await {
+                Ok(outcome) => {
+                    // Fenced: journaled only while the leases are still ours, and before they
+                    // go, so the next check sees this step.
+                    for lease in &held {
+                        if !lease.still_held().await {
+                            return Ok((Err(lost_guard_lease()), None));
+                        }
+                    }
+                    let value = super::exec::outcome_json(&outcome);
+                    self.store
+                        .jobs()
+                        .step_done(g.job, &self.owner, g.seq, &value)
+                        .await?;
+                    Ok((Ok(outcome), Some(value)))
+                }
+                Err(e) => Ok((Err(e), None)),
+            }
+        };
+        let out = rails::hold(&held, body).await;
+        for lease in held {
+            lease.release().await;
+        }
+        match out {
+            Some(out) => out,
+            None => Ok((Err(lost_guard_lease()), None)),
+        }
+    }
+
+    /// Refuses a destructive step on the configured integration account (by email, or by the
+    /// account id looked up live once per worker).
+    async fn check_integration(
+        &self,
+        ctx: &ExecContext<'_>,
+        subject: &Subject,
+        op: &Op,
+    ) -> Result<(), StepError> {
+        let email = self.target.integration_email.trim();
+        if email.is_empty() {
+            return Ok(());
+        }
+        let action = format!("{} for", op.describe());
+        // By email first: no read needed to refuse the common case.
+        guard::check_integration_subject(&subject.email, None, Some(email), None, &action)
+            .map_err(|e| StepError::guard(&e))?;
+        let integration = self
+            .integration_id
+            .get_or_try_init(|| rails::live_account_id(&self.client, email))
+            .await?;
+        let account = ctx.account_id.as_deref().or(subject.account_id.as_deref());
+        guard::check_integration_subject(
+            &subject.email,
+            account,
+            Some(email),
+            integration.as_deref(),
+            &action,
+        )
+        .map_err(|e| StepError::guard(&e))
+    }
+
+    /// Refuses a step taking Organization admin from the last active org admin, read live.
+    async fn check_admins(
+        &self,
+        ctx: &ExecContext<'_>,
+        subject: &Subject,
+        op: &Op,
+        effect: AdminEffect,
+    ) -> Result<(), StepError> {
+        let admins = rails::live_org_admins(&self.client).await?;
+        let account = ctx.account_id.as_deref().or(subject.account_id.as_deref());
+        if !guard::is_live_admin(&admins, account, &subject.email) {
+            return Ok(());
+        }
+        if let (AdminEffect::LeavesGroup, Op::RemoveFromGroup { group_id, .. }) = (effect, op)
+            && !rails::group_grants_org_admin(&self.client, group_id).await?
+        {
+            return Ok(());
+        }
+        let action = match effect {
+            AdminEffect::Revokes => "revoke Organization admin from".to_owned(),
+            AdminEffect::LocksOut | AdminEffect::LeavesGroup => format!("{} for", op.describe()),
+        };
+        guard::check_org_admins_remain(&admins, account, &subject.email, &action)
+            .map_err(|e| StepError::guard(&e))
+    }
+
+    /// The mass-change circuit breaker: refuses the job's first destructive step when the
+    /// people who lost access in the window already reach the share.
+    async fn check_breaker(&self, subject: &Subject) -> Result<(), StepError> {
+        let lost = rails::people_who_lost_access(&self.store, &self.guard).await?;
+        if lost.contains(&subject.email.trim().to_lowercase()) {
+            return Ok(());
+        }
+        let total = rails::live_people(&self.client).await?;
+        guard::check_mass_window(&lost, &subject.email, total, &self.guard)
+            .map_err(|e| StepError::guard(&e))
     }
 
     /// The pause before attempt `attempts + 1`: exponential from [`WorkerPolicy::backoff`],
@@ -488,6 +690,38 @@ pub async fn enqueue_plan(
     reason: &str,
     idempotency_key: Option<&str>,
 ) -> Result<Enqueued, WorkerError> {
+    enqueue_plan_confirmed(
+        store,
+        plan,
+        kind,
+        requested_by,
+        reason,
+        idempotency_key,
+        false,
+    )
+    .await
+}
+
+/// [`enqueue_plan`], saying whether the requester confirmed a mass change (`--yes`, the
+/// console's confirm). A confirmed job passes the execution-time circuit breaker (its steps
+/// still count towards it for other jobs); the confirmation is kept in the job's stored plan
+/// ([`CONFIRMED_KEY`]) and in the "requested" audit entry.
+///
+/// # Errors
+/// As [`enqueue_plan`].
+pub async fn enqueue_plan_confirmed(
+    store: &Store,
+    plan: &Plan,
+    kind: &str,
+    requested_by: &str,
+    reason: &str,
+    idempotency_key: Option<&str>,
+    confirmed: bool,
+) -> Result<Enqueued, WorkerError> {
+    let mut stored = serde_json::to_value(plan)?;
+    if confirmed && let Some(map) = stored.as_object_mut() {
+        map.insert(CONFIRMED_KEY.to_owned(), Value::Bool(true));
+    }
     let steps = plan
         .ops
         .iter()
@@ -505,7 +739,7 @@ pub async fn enqueue_plan(
         requested_by: requested_by.to_owned(),
         reason: reason.to_owned(),
         idempotency_key: idempotency_key.map(str::to_owned),
-        plan: serde_json::to_value(plan)?,
+        plan: stored,
         steps,
         not_before: None,
     };
@@ -521,6 +755,7 @@ pub async fn enqueue_plan(
                 "why": p.why,
             })).collect::<Vec<_>>(),
             "planned_against_run": plan.planned_against_run,
+            "confirmed": confirmed,
         }),
         result: "requested".to_owned(),
         job: None,

@@ -12,7 +12,7 @@ use serde_json::json;
 use steward_engine::Target;
 use steward_engine::provision::{
     Catalog, CatalogConfig, Entitlement, OrgFacts, Plan, RunOutcome, Worker, WorkerPolicy,
-    enqueue_plan, person_state, plan_grant,
+    enqueue_plan_confirmed, person_state, plan_grant,
 };
 use steward_engine::sync;
 use steward_store::{ChangeEvent, ChangeKind, ChangeQuery, JobId, RunId, Snapshot, Store};
@@ -84,7 +84,9 @@ pub async fn run_job(
     plan: &Plan,
     kind: &str,
 ) -> anyhow::Result<JobId> {
-    let enqueued = enqueue_plan(store, plan, kind, LEAD, "test", None).await?;
+    // Confirmed, as an admin changing many people on purpose would: the tests using this
+    // helper change more than the mass-change share (its breaker: `guard_concurrency`).
+    let enqueued = enqueue_plan_confirmed(store, plan, kind, LEAD, "test", None, true).await?;
     for _ in 0..20 {
         match worker.run_once().await? {
             Some(run) if run.job == enqueued.id => match run.outcome {

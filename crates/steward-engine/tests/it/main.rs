@@ -6,6 +6,7 @@ mod chaos;
 mod drift;
 mod entitlements;
 mod exec;
+mod guard_concurrency;
 mod plan;
 mod requests;
 mod support;

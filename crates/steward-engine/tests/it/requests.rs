@@ -16,7 +16,7 @@ use steward_engine::provision::{
 use steward_engine::requests::{
     Actor, ApprovalPolicy, PolicyRule, RequestError, RequestInput, Workflow,
 };
-use steward_store::{AuditQuery, JobQuery, JobStatus, RequestState, Role, Store};
+use steward_store::{AuditQuery, JobQuery, JobStatus, RequestState, RevocationStatus, Role, Store};
 
 use crate::drift::{client, ordinary_people, sandbox, snapshot, sync_all, worker};
 use crate::support::{sqlite, target};
@@ -582,5 +582,185 @@ async fn concurrent_approvals_one_wins_the_other_conflicts_and_a_failed_job_fail
     assert_eq!(failed.state, RequestState::Failed);
     assert_eq!(failed.reason.as_deref(), Some("stopped by an admin"));
     assert!(env.store.audit().verify().await?.ok);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_failed_revocation_shows_on_the_request_and_an_admin_retry_takes_the_access_away()
+-> anyhow::Result<()> {
+    let env = env().await?;
+    let jira = format!("jira:{}/user", env.site());
+    let subject = env.lacking(&[&jira], &[]).await?;
+    let workflow = env.workflow(ApprovalPolicy::default());
+    let r = workflow
+        .create(&requester(), &input(&subject, &[&jira], None))
+        .await?;
+    workflow
+        .approve(&approver("appr@acme.test"), r.id, None)
+        .await?;
+    env.run_jobs().await?;
+    assert_eq!(workflow.sweep(Utc::now()).await?.provisioned, 1);
+    assert!(env.holds(&subject, &jira).await?);
+
+    // Revoked, but its job ends without success (stopped before a worker ran it).
+    let revoked = workflow
+        .revoke(&approver("appr@acme.test"), r.id, Some("project over"))
+        .await?;
+    let first = revoked.revoke_job.expect("a revocation job");
+    let revocation = revoked.revocation.clone().expect("followed");
+    assert_eq!(revocation.status, RevocationStatus::InProgress);
+    env.store
+        .jobs()
+        .cancel(first, "stopped by an admin", None)
+        .await?;
+    let report = workflow.sweep(Utc::now()).await?;
+    assert_eq!(report.revocations_failed, 1, "{report:?}");
+    assert_eq!(workflow.sweep(Utc::now()).await?, Default::default());
+    let failed = env.store.requests().get(r.id).await?;
+    assert_eq!(failed.state, RequestState::Revoked);
+    let revocation = failed.revocation.clone().expect("followed");
+    assert_eq!(revocation.status, RevocationStatus::Failed);
+    assert_eq!(revocation.error.as_deref(), Some("stopped by an admin"));
+    assert!(
+        env.holds(&subject, &jira).await?,
+        "the access is still there: that is why the failure must show"
+    );
+
+    // Only an admin retries, and only a failed revocation.
+    let refused = workflow
+        .retry_revocation(&approver("appr@acme.test"), r.id, None)
+        .await;
+    assert!(
+        matches!(refused, Err(RequestError::AdminOnly { .. })),
+        "{refused:?}"
+    );
+    let admin = Actor {
+        name: "root@acme.test".to_owned(),
+        role: Role::Admin,
+    };
+    let retried = workflow
+        .retry_revocation(&admin, r.id, Some("try again"))
+        .await?;
+    let second = retried.revocation.clone().expect("followed");
+    assert_ne!(second.job, first);
+    assert_eq!(second.status, RevocationStatus::InProgress);
+    let twice = workflow.retry_revocation(&admin, r.id, None).await;
+    assert!(
+        matches!(twice, Err(RequestError::RevocationNotFailed { .. })),
+        "{twice:?}"
+    );
+
+    // The new job runs against the simulator: the access is gone, and the request says so.
+    env.run_jobs().await?;
+    let report = workflow.sweep(Utc::now()).await?;
+    assert_eq!(report.revocations_succeeded, 1, "{report:?}");
+    let done = env.store.requests().get(r.id).await?;
+    assert_eq!(
+        done.revocation.map(|v| (v.job, v.status)),
+        Some((second.job, RevocationStatus::Succeeded))
+    );
+    assert!(!env.holds(&subject, &jira).await?, "revoked in Atlassian");
+    let actions: Vec<String> = env
+        .store
+        .audit()
+        .list(&AuditQuery {
+            subject: Some(subject.clone()),
+            ..AuditQuery::default()
+        })
+        .await?
+        .into_iter()
+        .map(|e| e.entry.action)
+        .filter(|a| a.starts_with("request.revocation"))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "request.revocation_failed",
+            "request.revocation_retried",
+            "request.revocation_succeeded"
+        ]
+    );
+    assert!(env.store.audit().verify().await?.ok);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_expiry_is_held_by_the_circuit_breaker_and_people_asking_pass_it() -> anyhow::Result<()>
+{
+    let mut env = env().await?;
+    // No unconfirmed job may take anyone's access away: the breaker stops every one.
+    env.worker.guard.mass_change_share = 0.0;
+    let jira = format!("jira:{}/user", env.site());
+    let first = env.lacking(&[&jira], &[]).await?;
+    let second = env.lacking(&[&jira], std::slice::from_ref(&first)).await?;
+    assert_ne!(first, second);
+    let workflow = env.workflow(ApprovalPolicy::default());
+    let mut ids = Vec::new();
+    for (subject, duration) in [(&first, Some(60)), (&second, None)] {
+        let r = workflow
+            .create(&requester(), &input(subject, &[&jira], duration))
+            .await?;
+        workflow
+            .approve(&approver("appr@acme.test"), r.id, None)
+            .await?;
+        ids.push(r.id);
+    }
+    env.run_jobs().await?;
+    assert_eq!(workflow.sweep(Utc::now()).await?.provisioned, 2);
+
+    // The first expires: automation, unconfirmed, so the breaker holds it and says why.
+    let expires = env
+        .store
+        .requests()
+        .get(ids[0])
+        .await?
+        .expires_at
+        .expect("time-bound");
+    let report = workflow.sweep(expires + TimeDelta::seconds(1)).await?;
+    assert_eq!(report.expired, 1, "{report:?}");
+    env.run_jobs().await?;
+    let report = workflow.sweep(expires + TimeDelta::seconds(2)).await?;
+    assert_eq!(report.revocations_failed, 1, "{report:?}");
+    let held = env.store.requests().get(ids[0]).await?;
+    let error = held
+        .revocation
+        .and_then(|r| r.error)
+        .expect("the reason is on the request");
+    assert!(error.contains("threshold"), "{error}");
+    assert!(env.holds(&first, &jira).await?, "nothing was taken away");
+
+    // An admin's retry is a person's decision: it passes.
+    let admin = Actor {
+        name: "root@acme.test".to_owned(),
+        role: Role::Admin,
+    };
+    workflow.retry_revocation(&admin, ids[0], None).await?;
+    env.run_jobs().await?;
+    assert_eq!(
+        workflow
+            .sweep(expires + TimeDelta::seconds(3))
+            .await?
+            .revocations_succeeded,
+        1
+    );
+    assert!(!env.holds(&first, &jira).await?, "revoked in Atlassian");
+
+    // So is an approver's revoke on demand.
+    workflow
+        .revoke(
+            &approver("appr@acme.test"),
+            ids[1],
+            Some("left the project"),
+        )
+        .await?;
+    env.run_jobs().await?;
+    assert_eq!(
+        workflow
+            .sweep(expires + TimeDelta::seconds(4))
+            .await?
+            .revocations_succeeded,
+        1
+    );
+    assert!(!env.holds(&second, &jira).await?, "revoked in Atlassian");
     Ok(())
 }

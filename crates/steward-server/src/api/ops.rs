@@ -43,7 +43,14 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     responses((status = 200, description = "Prometheus text", body = String, content_type = "text/plain")),
     security(("bearer" = []), ("session" = [])))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let mut response = (StatusCode::OK, state.metrics().render()).into_response();
+    let mut text = state.metrics().render();
+    match crate::metrics::store_gauges(state.store()).await {
+        Ok(gauges) => text.push_str(&gauges),
+        // The process's own metrics are still worth serving; the scrape shows the store's
+        // gauges as absent, which alerting can watch.
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot read the store's counts"),
+    }
+    let mut response = (StatusCode::OK, text).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4"),

@@ -1,5 +1,11 @@
-//! Access requests: create, list, show, approve, deny, cancel, revoke. The workflow (policy,
-//! state machine, jobs) is `steward_engine::requests`; this maps it to HTTP.
+//! Access requests: create, list, show, approve, deny, cancel, revoke, and retry a failed
+//! revocation. The workflow (policy, state machine, jobs) is `steward_engine::requests`; this
+//! maps it to HTTP.
+//!
+//! A request's `revocation` (`{job, status, error}`, `null` until a revocation job is queued)
+//! follows its revocation job like `state` follows the grant job: `in_progress`, then
+//! `succeeded` or `failed` with the job's error. A failed one stays visible on the request
+//! (and in `GET /api/v1/requests?revocation=failed`) until an admin queues it again.
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{StatusCode, header};
@@ -7,7 +13,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use steward_engine::requests::{Actor, RequestError, RequestInput};
-use steward_store::{AccessRequest, RequestId, RequestQuery, RequestState};
+use steward_store::{AccessRequest, RequestId, RequestQuery, RequestState, RevocationStatus};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{Page, limit, numeric_cursor};
@@ -53,6 +59,9 @@ pub struct RequestsQuery {
     pub subject: Option<String>,
     /// Who asked (any case).
     pub requester: Option<String>,
+    /// Only requests whose revocation is `in_progress`, `succeeded` or `failed` (`failed`:
+    /// access that may still be there and needs an admin's retry).
+    pub revocation: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size (1 to 1000, default 100).
@@ -91,7 +100,8 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
     }
 }
 
-fn actor(principal: &Principal) -> Actor {
+/// The workflow's actor for a principal.
+pub(crate) fn actor(principal: &Principal) -> Actor {
     Actor {
         name: principal.name.clone(),
         role: principal.role,
@@ -114,7 +124,12 @@ impl From<RequestError> for ApiError {
             }
             RequestError::SelfApproval { .. } => ApiError::new(ErrorCode::SelfApproval, message),
             RequestError::NotAnApprover { .. } => ApiError::new(ErrorCode::NotAnApprover, message),
-            RequestError::NotRequester { .. } => ApiError::new(ErrorCode::Forbidden, message),
+            RequestError::NotRequester { .. } | RequestError::AdminOnly { .. } => {
+                ApiError::new(ErrorCode::Forbidden, message)
+            }
+            RequestError::RevocationNotFailed { .. } => {
+                ApiError::new(ErrorCode::RequestStateConflict, message)
+            }
             RequestError::Refused(_) => ApiError::new(ErrorCode::PlanRefused, message),
             RequestError::Store(e) => ApiError::from(e),
             RequestError::Worker(e) => ApiError::internal(&e),
@@ -146,7 +161,7 @@ pub async fn create(
 
 /// Access requests, oldest first.
 #[utoipa::path(get, path = "/api/v1/requests", tag = "requests", params(RequestsQuery),
-    responses((status = 200, description = "a page of requests", body = serde_json::Value),
+    responses((status = 200, description = "a page of requests (each as `GET /api/v1/requests/{id}` shows it)", body = serde_json::Value),
               (status = 400, description = "invalid filter", body = crate::error::ErrorBody)),
     security(("bearer" = []), ("session" = [])))]
 pub async fn list(
@@ -166,6 +181,20 @@ pub async fn list(
             })
         })
         .transpose()?;
+    let revocation = q
+        .revocation
+        .as_deref()
+        .map(|s| {
+            RevocationStatus::parse(s).map_err(|_| {
+                ApiError::parameter(format!(
+                    "revocation `{s}` is not one of {}",
+                    RevocationStatus::ALL
+                        .map(RevocationStatus::as_str)
+                        .join(", ")
+                ))
+            })
+        })
+        .transpose()?;
     let after = numeric_cursor(q.cursor.as_deref())?;
     let items = state
         .store()
@@ -174,6 +203,7 @@ pub async fn list(
             state: wanted,
             subject: q.subject,
             requested_by: q.requester,
+            revocation,
             after_id: after.map(RequestId),
             limit: Some(i64::from(size)),
         })
@@ -187,7 +217,7 @@ pub async fn list(
 /// One request with its approvals, jobs and expiry.
 #[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "requests",
     params(("id" = i64, Path, description = "the request id")),
-    responses((status = 200, description = "the request", body = serde_json::Value),
+    responses((status = 200, description = "the request: `state`, `approvals`, `grant_job`, `expires_at`, and `revocation` (`{job, status: in_progress|succeeded|failed, error}`, null until a revocation job is queued)", body = serde_json::Value),
               (status = 404, description = "no such request", body = crate::error::ErrorBody)),
     security(("bearer" = []), ("session" = [])))]
 pub async fn show(
@@ -289,6 +319,31 @@ pub async fn revoke(
         state
             .workflow()
             .revoke(&actor(&principal), RequestId(id), body.comment.as_deref())
+            .await?,
+    ))
+}
+
+/// Queues a failed revocation again (admins): a new revocation job, planned anew, audited.
+/// The request keeps its state (`expired` or `revoked`); its `revocation` is `in_progress`
+/// again with the new job. Retrying the same failed job twice queues one job.
+#[utoipa::path(post, path = "/api/v1/requests/{id}/revocation/retry", tag = "requests",
+    params(("id" = i64, Path, description = "the request id")), request_body = Decision,
+    responses((status = 200, description = "the request, with its new revocation job in `revocation`", body = serde_json::Value),
+              (status = 403, description = "not an admin", body = crate::error::ErrorBody),
+              (status = 404, description = "no such request", body = crate::error::ErrorBody),
+              (status = 409, description = "its revocation has not failed (REQUEST_STATE_CONFLICT)", body = crate::error::ErrorBody),
+              (status = 422, description = "the planner refused the revocation", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn retry_revocation(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<i64>,
+    OptionalJson(body): OptionalJson<Decision>,
+) -> ApiResult<axum::Json<AccessRequest>> {
+    Ok(axum::Json(
+        state
+            .workflow()
+            .retry_revocation(&actor(&principal), RequestId(id), body.comment.as_deref())
             .await?,
     ))
 }

@@ -97,7 +97,7 @@ pub async fn start(
     .await;
     let store = state.store().clone();
     tokio::spawn(async move {
-        let report = launcher.launch(store).await;
+        let report = crate::metrics::timed_sync(launcher.as_ref(), store, "on_demand").await;
         running.store(false, Ordering::SeqCst);
         tracing::info!(run = ?report.run, status = ?report.status, error = ?report.error, "on-demand sync finished");
     });

@@ -12,6 +12,7 @@
 pub mod assets;
 pub mod offboard;
 pub mod pages;
+pub mod requests;
 pub mod session;
 
 use askama::Template;

@@ -13,8 +13,8 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use steward_engine::provision::{
-    DEFAULT_MASS_CHANGE_SHARE, OffboardLevel, OrgFacts, Plan, PlanError, enqueue_plan, mass_change,
-    person_state, plan_offboard,
+    DEFAULT_MASS_CHANGE_SHARE, OffboardLevel, OrgFacts, Plan, PlanError, enqueue_plan_confirmed,
+    mass_change, person_state, plan_offboard,
 };
 use steward_store::AccountFilter;
 
@@ -293,13 +293,17 @@ pub async fn confirm(
         None => reason,
     };
     let key = format!("console-offboard:{}", form.nonce);
-    match enqueue_plan(
+    // The admin reviewed this one person's plan and confirmed it: the job passes the
+    // execution-time mass-change circuit breaker, which stops unattended runs (its steps
+    // still count towards the breaker for other jobs).
+    match enqueue_plan_confirmed(
         state.store(),
         &plan,
         "offboard",
         &principal.name,
         &reason,
         Some(&key),
+        true,
     )
     .await
     {

@@ -141,6 +141,12 @@ pub struct DashboardPage {
     pub active_jobs: Vec<JobView>,
     /// Failed jobs.
     pub failed_jobs: Vec<JobView>,
+    /// Requests waiting for approval.
+    pub pending_approvals: usize,
+    /// Whether the viewer approves (the "waiting for me" link).
+    pub can_approve: bool,
+    /// Requests whose revocation failed (the access may still be there).
+    pub failed_revocations: Vec<super::requests::RequestView>,
 }
 
 fn product_status(run: &SyncRun) -> Vec<ProductStatus> {
@@ -227,6 +233,8 @@ async fn dashboard_page(state: &AppState, me: Me) -> Result<DashboardPage, ApiEr
         .iter()
         .map(ChangeView::of)
         .collect();
+    let (pending_approvals, failed_revocations) = super::requests::attention(state).await?;
+    let me_can_approve = me.can(Role::Approver);
     let mut active_jobs = jobs_with(state, JobStatus::Running).await?;
     active_jobs.extend(jobs_with(state, JobStatus::Queued).await?);
     Ok(DashboardPage {
@@ -249,10 +257,14 @@ async fn dashboard_page(state: &AppState, me: Me) -> Result<DashboardPage, ApiEr
         changes,
         active_jobs,
         failed_jobs: jobs_with(state, JobStatus::Failed).await?,
+        pending_approvals,
+        failed_revocations,
+        can_approve: me_can_approve,
     })
 }
 
-/// `GET /`: sync health, recent changes (drift highlighted), running and failed jobs.
+/// `GET /`: sync health, pending approvals, failed revocations, recent changes (drift
+/// highlighted), running and failed jobs.
 pub async fn dashboard(State(state): State<AppState>, principal: Principal) -> Response {
     match dashboard_page(&state, Me::of(&principal)).await {
         Ok(page) => render(&page),
@@ -511,6 +523,8 @@ pub struct PersonPage {
     pub levels: Vec<&'static str>,
     /// Whether the viewer may offboard.
     pub can_offboard: bool,
+    /// Access requests for this person, newest first, with their expiry.
+    pub requests: Vec<super::requests::RequestView>,
 }
 
 async fn person_page(state: &AppState, me: Me, email: String) -> Result<PersonPage, ApiError> {
@@ -555,7 +569,9 @@ async fn person_page(state: &AppState, me: Me, email: String) -> Result<PersonPa
         None => String::new(),
         Some(sp) => format!("team member on {} page(s)", sp.pages.len()),
     };
+    let requests = super::requests::of_person(state, &me, &email).await?;
     Ok(PersonPage {
+        requests,
         can_offboard: me.can(Role::Admin),
         me: Some(me),
         email_path: encode_component(&email),

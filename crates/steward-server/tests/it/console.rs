@@ -184,6 +184,12 @@ async fn every_page_renders_for_every_role_that_may_see_it() {
             if path == "/jobs/999999" {
                 assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
                 assert!(html.contains("job 999999 does not exist"), "{html}");
+            } else if path == "/requests/999999" {
+                assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+                assert!(
+                    html.contains("access request 999999 does not exist"),
+                    "{html}"
+                );
             } else if role >= least {
                 assert_eq!(status, StatusCode::OK, "{path} as {role}: {html}");
                 assert!(html.contains("<!doctype html>"), "{path}");
@@ -622,5 +628,621 @@ async fn malformed_console_forms_get_4xx_never_a_500() {
             }
         }
     }
+    app.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Access requests: the form, the queue, a request's page and its actions.
+
+/// The id of the request a `/requests/{id}…` redirect points to.
+fn request_id(response: &reqwest::Response) -> i64 {
+    let location = response.headers()[LOCATION].to_str().unwrap();
+    location
+        .trim_start_matches("/requests/")
+        .split(['?', '/'])
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap_or_else(|_| panic!("not a request page: {location}"))
+}
+
+impl Browser {
+    /// Submits the request form (with the CSRF token) and returns the response.
+    async fn ask(&self, subject: &str, entitlements: &[&str], duration: &str) -> reqwest::Response {
+        let csrf = self.csrf().await;
+        let mut form = vec![
+            ("csrf_token", csrf.as_str()),
+            ("subject", subject),
+            ("justification", "quarter close"),
+            ("duration", duration),
+        ];
+        for e in entitlements {
+            form.push(("entitlements", e));
+        }
+        self.post("/requests", &form).await
+    }
+
+    /// Posts an action form of request `id` with the CSRF token.
+    async fn act(&self, id: i64, action: &str, comment: &str) -> reqwest::Response {
+        let csrf = self.csrf().await;
+        self.post(
+            &format!("/requests/{id}/{action}"),
+            &[("csrf_token", csrf.as_str()), ("comment", comment)],
+        )
+        .await
+    }
+}
+
+/// Plays a worker for job `job`: claims it and finishes it, succeeded (every step done) or
+/// failed with `error`.
+async fn finish_job(app: &TestApp, job: steward_store::JobId, error: Option<&str>) {
+    let jobs = app.store.jobs();
+    let owner = "console-test-worker";
+    let claimed = jobs
+        .claim(owner, Duration::from_secs(60))
+        .await
+        .unwrap()
+        .expect("a queued job");
+    assert_eq!(
+        claimed.job.id, job,
+        "the oldest queued job is the one meant"
+    );
+    match error {
+        None => {
+            for step in &claimed.steps {
+                jobs.step_done(job, owner, step.seq, &serde_json::json!({"summary": "ok"}))
+                    .await
+                    .unwrap();
+            }
+            jobs.finish(job, owner, steward_store::JobOutcome::Succeeded, None, None)
+                .await
+                .unwrap();
+        }
+        Some(e) => {
+            jobs.finish(job, owner, steward_store::JobOutcome::Failed, Some(e), None)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+async fn sweep(app: &TestApp) -> steward_engine::requests::SweepReport {
+    steward_engine::requests::Workflow::new(app.store.clone(), Default::default(), None)
+        .sweep(chrono::Utc::now())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_request_form_keeps_what_was_typed_and_says_what_is_wrong_next_to_each_field() {
+    let app = spawn_app().await;
+    let b = Browser::sign_in(&app, "requester@steward.test").await;
+    let (status, html) = b.page("/requests/new").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    // The signed-in user's email by default; the catalog grouped, with accessible labels.
+    assert!(
+        html.contains("name=\"subject\" type=\"email\" value=\"requester@steward.test\""),
+        "{html}"
+    );
+    assert!(
+        html.contains("<legend>Groups and organization</legend>"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"group:team-a\""), "{html}");
+    let checkbox = html.find("value=\"group:team-a\"").unwrap();
+    let id = html[..checkbox]
+        .rsplit("id=\"")
+        .next()
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    assert!(html.contains(&format!("<label for=\"{id}\">")), "{html}");
+
+    // Everything wrong at once: every field says so, every value is kept.
+    let r = b.ask("not-an-email", &["group:team-a"], "3x").await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"subject-error\""), "{html}");
+    assert!(html.contains("is not an email address"), "{html}");
+    assert!(html.contains("value=\"not-an-email\""), "{html}");
+    assert!(html.contains("id=\"duration-error\""), "{html}");
+    assert!(html.contains("value=\"3x\""), "{html}");
+    assert!(html.contains("value=\"group:team-a\" checked"), "{html}");
+    assert!(html.contains(">quarter close</textarea>"), "{html}");
+    assert!(!html.contains("id=\"justification-error\""), "{html}");
+    // No entitlement, no justification.
+    let csrf = b.csrf().await;
+    let r = b
+        .post(
+            "/requests",
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("subject", "person1@acme.com"),
+                ("justification", "  "),
+                ("duration", "8h"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("choose at least one entitlement"), "{html}");
+    assert!(html.contains("say why the access is needed"), "{html}");
+    assert!(html.contains("value=\"person1@acme.com\""), "{html}");
+    assert!(html.contains("value=\"8h\""), "{html}");
+    // An entitlement the catalog does not have (a forged form) is named.
+    let r = b.ask("person1@acme.com", &["group:nope"], "").await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"entitlements-error\""), "{html}");
+    assert!(html.contains("group:nope"), "{html}");
+    // A date in the past.
+    let r = b
+        .ask("person1@acme.com", &["group:team-a"], "2020-01-01")
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("in the past"));
+    assert!(
+        app.store
+            .requests()
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The filter box (htmx) answers with the catalog alone, keeping what is ticked.
+    let r = b
+        .client
+        .get(app.url("/requests/new?filter=zzz&entitlements=group%3Ateam-a"))
+        .header(COOKIE, &b.cookie)
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .unwrap();
+    let html = r.text().await.unwrap();
+    assert!(html.starts_with("<div id=\"catalog\""), "{html}");
+    assert!(html.contains("data-filter=\"zzz\""), "{html}");
+    assert!(html.contains("value=\"group:team-a\" checked"), "{html}");
+
+    // Valid: recorded, and its page says it waits, with the expiry to come.
+    let r = b.ask(" person1@acme.com ", &["group:team-a"], "7d").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let id = request_id(&r);
+    let (status, html) = b.page(&format!("/requests/{id}?created=1")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("it waits for approval"), "{html}");
+    assert!(html.contains("7d once provisioned"), "{html}");
+    assert!(html.contains("quarter close"), "{html}");
+    // The requester may cancel it, not approve it.
+    assert!(html.contains("id=\"cancel\""), "{html}");
+    assert!(!html.contains("id=\"approve\""), "{html}");
+    let request = app
+        .store
+        .requests()
+        .get(steward_store::RequestId(id))
+        .await
+        .unwrap();
+    assert_eq!(request.request.subject, "person1@acme.com");
+    assert_eq!(request.request.duration_secs, Some(7 * 86_400));
+    assert_eq!(request.request.requested_by, "requester@steward.test");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn request_forms_need_the_csrf_token_and_the_role() {
+    let app = spawn_app().await;
+    let requester = Browser::sign_in(&app, "requester@steward.test").await;
+    // No token: refused, nothing recorded.
+    let r = requester
+        .post(
+            "/requests",
+            &[
+                ("subject", "person1@acme.com"),
+                ("entitlements", "group:team-a"),
+                ("justification", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(
+        app.store
+            .requests()
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let r = requester
+        .ask("person1@acme.com", &["group:team-a"], "")
+        .await;
+    let id = request_id(&r);
+    // A viewer sees requests but may not ask for access.
+    let viewer = Browser::sign_in(&app, "viewer@steward.test").await;
+    assert_eq!(viewer.page("/requests").await.0, StatusCode::OK);
+    assert_eq!(viewer.page("/requests/new").await.0, StatusCode::FORBIDDEN);
+    let r = viewer.ask("person1@acme.com", &["group:team-a"], "").await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // A requester may not approve (the route needs an approver), even with the token.
+    let r = requester.act(id, "approve", "").await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.unwrap().contains("Forbidden"));
+    // An approver without the token is refused too.
+    let approver = Browser::sign_in(&app, "approver@steward.test").await;
+    let r = approver
+        .post(&format!("/requests/{id}/approve"), &[("comment", "ok")])
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Retrying a revocation is for admins.
+    let r = approver.act(id, "revocation/retry", "").await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let request = app
+        .store
+        .requests()
+        .get(steward_store::RequestId(id))
+        .await
+        .unwrap();
+    assert_eq!(request.state, steward_store::RequestState::Pending);
+    assert!(request.approvals.is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_queue_offers_decisions_only_where_the_policy_allows_and_says_why_elsewhere() {
+    let app = spawn_app().await;
+    let requester = Browser::sign_in(&app, "requester@steward.test").await;
+    let theirs = request_id(
+        &requester
+            .ask("person1@acme.com", &["group:team-a"], "")
+            .await,
+    );
+    let approver = Browser::sign_in(&app, "approver@steward.test").await;
+    // The approver asks for someone too: they may not approve their own request.
+    let own = request_id(
+        &approver
+            .ask("person2@acme.com", &["group:team-a"], "")
+            .await,
+    );
+    // … nor one that gives them access.
+    let for_them = request_id(
+        &requester
+            .ask("approver@steward.test", &["group:team-a"], "")
+            .await,
+    );
+    let (status, html) = approver.page("/requests?scope=all").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains(&format!("id=\"approve-{theirs}\"")), "{html}");
+    assert!(html.contains(&format!("id=\"deny-{theirs}\"")), "{html}");
+    assert!(!html.contains(&format!("id=\"approve-{own}\"")), "{html}");
+    assert!(html.contains("you made this request"), "{html}");
+    assert!(
+        !html.contains(&format!("id=\"approve-{for_them}\"")),
+        "{html}"
+    );
+    assert!(html.contains("it gives you access"), "{html}");
+    // "Waiting for my approval" lists only the one they may decide.
+    let (_, html) = approver.page("/requests?scope=to-approve").await;
+    assert!(html.contains(&format!("id=\"request-{theirs}\"")), "{html}");
+    assert!(!html.contains(&format!("id=\"request-{own}\"")), "{html}");
+    // "Mine": the requester's own.
+    let (_, html) = requester.page("/requests?scope=mine").await;
+    assert!(html.contains(&format!("id=\"request-{theirs}\"")), "{html}");
+    assert!(!html.contains(&format!("id=\"request-{own}\"")), "{html}");
+    // A bad filter is explained on the page.
+    let (status, html) = approver.page("/requests?state=nope").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("state `nope` is not one of"), "{html}");
+    // Self-approval is refused even when forced.
+    let r = approver.act(own, "approve", "").await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("nobody approves a request they made")
+    );
+    // The dashboard links the pending ones.
+    let (_, html) = approver.page("/").await;
+    assert!(
+        html.contains("<strong>3</strong> pending approvals"),
+        "{html}"
+    );
+    assert!(html.contains("href=\"/requests?state=pending\""), "{html}");
+
+    // Approve from the queue: the grant job is queued, the page shows it.
+    let r = approver.act(theirs, "approve", "fine").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = approver.page(&format!("/requests/{theirs}")).await;
+    assert!(html.contains(">provisioning</span>"), "{html}");
+    assert!(html.contains("id=\"grant-job\""), "{html}");
+    assert!(html.contains("approver@steward.test"), "{html}");
+    // Approving again is a no-op (no second job).
+    let r = approver.act(theirs, "approve", "").await;
+    assert!(
+        r.status().is_success() || r.status() == StatusCode::SEE_OTHER,
+        "{}",
+        r.status()
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn deny_asks_a_reason_and_cancel_is_the_requesters() {
+    let app = spawn_app().await;
+    let requester = Browser::sign_in(&app, "requester@steward.test").await;
+    let approver = Browser::sign_in(&app, "approver@steward.test").await;
+    let first = request_id(
+        &requester
+            .ask("person1@acme.com", &["group:team-a"], "")
+            .await,
+    );
+    let second = request_id(
+        &requester
+            .ask("person2@acme.com", &["group:team-a"], "")
+            .await,
+    );
+    // Deny without a reason: refused, still pending.
+    let r = approver.act(first, "deny", " ").await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("say why the request is denied")
+    );
+    let r = approver
+        .act(first, "deny", "not needed for that team")
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = requester.page(&format!("/requests/{first}")).await;
+    assert!(html.contains(">denied</span>"), "{html}");
+    assert!(html.contains("not needed for that team"), "{html}");
+    assert!(!html.contains("id=\"cancel\""), "{html}");
+    // The approver (not the requester, not an admin) may not cancel it.
+    let r = approver.act(second, "cancel", "").await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.unwrap().contains("only the requester"));
+    let r = requester.act(second, "cancel", "asked by mistake").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = requester.page(&format!("/requests/{second}")).await;
+    assert!(html.contains(">cancelled</span>"), "{html}");
+    // Cancelling again: a conflict, said on a page.
+    let r = requester.act(second, "cancel", "").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "already cancelled: a no-op"
+    );
+    let r = requester.act(first, "cancel", "").await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.text().await.unwrap().contains("is denied"));
+    // Both decisions are in the audit log.
+    let (_, html) = approver.page("/audit").await;
+    assert!(
+        html.contains("request.denied") && html.contains("request.cancelled"),
+        "{html}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn revoke_then_a_failed_revocation_is_shown_everywhere_and_an_admin_retries_it() {
+    let app = spawn_app().await;
+    let requester = Browser::sign_in(&app, "requester@steward.test").await;
+    let approver = Browser::sign_in(&app, "approver@steward.test").await;
+    let admin = Browser::sign_in(&app, "admin@steward.test").await;
+    let id = request_id(
+        &requester
+            .ask("person3@acme.com", &["group:team-a"], "8h")
+            .await,
+    );
+    assert_eq!(
+        approver.act(id, "approve", "").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let rid = steward_store::RequestId(id);
+    let grant = app
+        .store
+        .requests()
+        .get(rid)
+        .await
+        .unwrap()
+        .grant_job
+        .unwrap();
+    finish_job(&app, grant, None).await;
+    assert_eq!(sweep(&app).await.provisioned, 1);
+    let (_, html) = approver.page(&format!("/requests/{id}")).await;
+    assert!(html.contains(">provisioned</span>"), "{html}");
+    assert!(html.contains("until "), "the expiry: {html}");
+    assert!(html.contains("id=\"revoke\""), "{html}");
+    // The expiry shows on the person's page and in the list too.
+    let (_, html) = requester.page("/people/person3@acme.com").await;
+    assert!(
+        html.contains(&format!("href=\"/requests/{id}\"")) && html.contains("until "),
+        "{html}"
+    );
+    let (_, html) = requester.page("/requests").await;
+    assert!(html.contains("<strong>until "), "{html}");
+    // A requester can't revoke; an approver can.
+    assert!(
+        !requester
+            .page(&format!("/requests/{id}"))
+            .await
+            .1
+            .contains("id=\"revoke\"")
+    );
+    assert_eq!(
+        requester.act(id, "revoke", "").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        approver.act(id, "revoke", "project over").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let revoked = app.store.requests().get(rid).await.unwrap();
+    assert_eq!(revoked.state, steward_store::RequestState::Revoked);
+    let first_job = revoked.revocation.as_ref().unwrap().job;
+    assert_eq!(
+        revoked.revocation.as_ref().unwrap().status,
+        steward_store::RevocationStatus::InProgress
+    );
+
+    // The revocation job fails: the sweep records it on the request.
+    finish_job(&app, first_job, Some("the org API answered 503 five times")).await;
+    assert_eq!(sweep(&app).await.revocations_failed, 1);
+    assert_eq!(sweep(&app).await, Default::default(), "recorded once");
+    let (_, api) = app
+        .get_json(Role::Viewer, &format!("/api/v1/requests/{id}"))
+        .await;
+    assert_eq!(api["revocation"]["status"], "failed", "{api}");
+    assert_eq!(api["revocation"]["job"], first_job.0, "{api}");
+    assert_eq!(
+        api["revocation"]["error"],
+        "the org API answered 503 five times"
+    );
+    let (_, listed) = app
+        .get_json(Role::Viewer, "/api/v1/requests?revocation=failed")
+        .await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    // Shown on the request, in the list, and on the dashboard as needing attention.
+    let (_, html) = approver.page(&format!("/requests/{id}")).await;
+    assert!(html.contains("id=\"revocation-failed\""), "{html}");
+    assert!(
+        html.contains("the org API answered 503 five times"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("id=\"retry-revocation\""),
+        "only admins retry: {html}"
+    );
+    let (_, html) = approver.page("/requests?revocation=failed").await;
+    assert!(html.contains("revocation failed"), "{html}");
+    let (_, html) = approver.page("/").await;
+    assert!(html.contains("id=\"failed-revocations\""), "{html}");
+    assert!(html.contains(&format!("href=\"/requests/{id}\"")), "{html}");
+    let (_, html) = approver.page("/people/person3@acme.com").await;
+    assert!(html.contains("revocation failed"), "{html}");
+
+    // An admin retries: a new job, audited; the failure is cleared while it runs.
+    let (_, html) = admin.page(&format!("/requests/{id}")).await;
+    assert!(html.contains("id=\"retry-revocation\""), "{html}");
+    let r = admin
+        .act(id, "revocation/retry", "the org API is back")
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let retried = app.store.requests().get(rid).await.unwrap();
+    let second_job = retried.revocation.as_ref().unwrap().job;
+    assert_ne!(second_job, first_job);
+    assert_eq!(
+        retried.revocation.as_ref().unwrap().status,
+        steward_store::RevocationStatus::InProgress
+    );
+    assert_eq!(retried.state, steward_store::RequestState::Revoked);
+    let detail = app.store.jobs().get(second_job).await.unwrap();
+    assert_eq!(detail.job.kind, "revoke");
+    assert_eq!(detail.job.requested_by, "admin@steward.test");
+    // Retrying again while it runs: a conflict, no third job.
+    let r = admin.act(id, "revocation/retry", "").await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("only a failed revocation is queued again")
+    );
+    let (_, html) = admin.page("/").await;
+    assert!(html.contains("id=\"no-failed-revocations\""), "{html}");
+    let (_, html) = admin.page("/audit").await;
+    assert!(html.contains("request.revocation_failed"), "{html}");
+    assert!(html.contains("request.revocation_retried"), "{html}");
+    // The new job succeeds: recorded.
+    finish_job(&app, second_job, None).await;
+    assert_eq!(sweep(&app).await.revocations_succeeded, 1);
+    let (_, api) = app
+        .get_json(Role::Viewer, &format!("/api/v1/requests/{id}"))
+        .await;
+    assert_eq!(api["revocation"]["status"], "succeeded", "{api}");
+    assert_eq!(api["revocation"]["job"], second_job.0, "{api}");
+    assert!(api["revocation"]["error"].is_null(), "{api}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn auto_approved_requests_say_so_on_the_form_and_their_page() {
+    let mut config = test_config();
+    config.approvals = steward_engine::requests::ApprovalPolicy {
+        rules: vec![steward_engine::requests::PolicyRule {
+            entitlements: vec!["group:team-*".to_owned()],
+            risk: None,
+            role: None,
+            approvers: vec![],
+            approvals: 1,
+            auto_approve: true,
+        }],
+    };
+    let app = spawn_with(config, false).await;
+    let b = Browser::sign_in(&app, "requester@steward.test").await;
+    let (_, html) = b.page("/requests/new").await;
+    assert!(html.contains("approved automatically"), "{html}");
+    let r = b.ask("person1@acme.com", &["group:team-a"], "").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let id = request_id(&r);
+    let (_, html) = b.page(&format!("/requests/{id}?created=1")).await;
+    assert!(html.contains("approved automatically"), "{html}");
+    assert!(html.contains(">provisioning</span>"), "{html}");
+    assert!(html.contains("id=\"grant-job\""), "{html}");
+    // Its page refreshes itself while the grant job runs.
+    assert!(html.contains("hx-trigger=\"every 2s\""), "{html}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn submitting_the_same_request_form_twice_records_one_request() {
+    let app = spawn_app().await;
+    let b = Browser::sign_in(&app, "requester@steward.test").await;
+    let (_, html) = b.page("/requests/new").await;
+    let nonce = field(&html, "nonce");
+    let csrf = field(&html, "csrf_token");
+    let form = [
+        ("csrf_token", csrf.as_str()),
+        ("nonce", nonce.as_str()),
+        ("subject", "person1@acme.com"),
+        ("entitlements", "group:team-a"),
+        ("justification", "double click"),
+    ];
+    let first = b.post("/requests", &form).await;
+    let second = b.post("/requests", &form).await;
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    assert_eq!(second.status(), StatusCode::SEE_OTHER);
+    assert_eq!(request_id(&first), request_id(&second));
+    assert_eq!(
+        app.store
+            .requests()
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // A form shown again after a mistake keeps its nonce; fixing it records the request.
+    let (_, html) = b.page("/requests/new").await;
+    let nonce = field(&html, "nonce");
+    let bad = b
+        .post(
+            "/requests",
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("nonce", nonce.as_str()),
+                ("subject", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(field(&bad.text().await.unwrap(), "nonce"), nonce);
+    let mut fixed = form;
+    fixed[1] = ("nonce", nonce.as_str());
+    let r = b.post("/requests", &fixed).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_ne!(request_id(&r), request_id(&first));
     app.stop().await;
 }

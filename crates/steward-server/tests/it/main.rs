@@ -10,6 +10,7 @@ mod endpoints;
 mod injection;
 mod input;
 mod matrix;
+mod ops;
 mod requests;
 mod secrets;
 mod webdriver;

@@ -33,6 +33,13 @@ fn sample(app_viewer_id: i64, route: &Route, n: usize) -> (String, Option<Value>
             // A run that is not the latest: the plan is shown again, nothing is queued.
             json!({"level": "deactivate", "run": "0", "nonce": format!("n{n}"), "reason": "matrix"}),
         ),
+        ("POST", "/requests") => Some(json!({
+            "subject": "person1@acme.com", "entitlements": "group:team-a",
+            "justification": format!("matrix {n}"), "csrf_token": "x"
+        })),
+        ("POST", path) if path.starts_with("/requests/{id}/") => {
+            Some(json!({"comment": format!("matrix {n}")}))
+        }
         ("POST", "/api/v1/requests") => Some(json!({
             "subject": "person1@acme.com", "entitlements": ["group:team-a"],
             "justification": format!("matrix {n}")

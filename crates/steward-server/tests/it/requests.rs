@@ -401,6 +401,7 @@ async fn two_schedulers_run_one_sync_per_interval_and_queue_each_job_once(postgr
                 sync_interval: interval,
                 sweep_interval: Duration::from_millis(50),
                 workers: 0,
+                ..SchedulerConfig::default()
             },
             sync: Some(launcher.clone()),
             workflow: Workflow::new(store.clone(), ApprovalPolicy::default(), None),
@@ -594,6 +595,7 @@ async fn two_services_provision_each_approved_request_once(postgres: bool) {
                 sync_interval: Duration::ZERO,
                 sweep_interval: Duration::from_millis(50),
                 workers: 2,
+                ..SchedulerConfig::default()
             },
             sync: None,
             workflow: Workflow::new(
@@ -664,4 +666,68 @@ async fn two_services_on_sqlite_provision_each_approved_request_once() {
 #[tokio::test]
 async fn two_services_on_postgres_provision_each_approved_request_once() {
     two_services_provision_each_approved_request_once(true).await;
+}
+
+#[tokio::test]
+async fn revocations_are_listed_by_status_and_only_a_failed_one_is_retried_by_an_admin() {
+    let app = spawn_app().await;
+    let (_, created) = post(
+        &app,
+        Role::Requester,
+        "/api/v1/requests",
+        ask("person4@acme.com"),
+    )
+    .await;
+    let id = created["id"].as_i64().unwrap();
+    // No revocation yet: `null`, and the filter finds nothing.
+    assert!(created["revocation"].is_null(), "{created}");
+    let (status, page) = app
+        .get_json(Role::Viewer, "/api/v1/requests?revocation=failed")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page["items"].as_array().unwrap().is_empty(), "{page}");
+    // A bad filter is a 400 naming the accepted values.
+    let (status, body) = app
+        .get_json(Role::Viewer, "/api/v1/requests?revocation=broken")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("in_progress, succeeded, failed"),
+        "{body}"
+    );
+    // Retrying is for admins, and only for a failed revocation.
+    let path = format!("/api/v1/requests/{id}/revocation/retry");
+    let (status, body) = post(&app, Role::Approver, &path, json!({})).await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (StatusCode::FORBIDDEN, "FORBIDDEN")
+    );
+    let (status, body) = post(&app, Role::Admin, &path, json!({})).await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (StatusCode::CONFLICT, "REQUEST_STATE_CONFLICT"),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("was never queued"),
+        "{body}"
+    );
+    let (status, body) = post(
+        &app,
+        Role::Admin,
+        "/api/v1/requests/999999/revocation/retry",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (StatusCode::NOT_FOUND, "NOT_FOUND")
+    );
+    app.stop().await;
 }

@@ -151,6 +151,20 @@ impl Session {
         anyhow::bail!("waited {timeout:?} for {want:?} in {by:?}; last saw {last:?}")
     }
 
+    /// Waits until `by` finds an element.
+    pub async fn wait_for(&self, by: By<'_>, timeout: Duration) -> anyhow::Result<Element<'_>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.find(by).await {
+                Ok(e) => return Ok(e),
+                Err(e) if Instant::now() >= deadline => {
+                    return Err(e.context(format!("waited {timeout:?} for {by:?}")));
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+            }
+        }
+    }
+
     /// Saves a PNG of the window to `path`.
     pub async fn screenshot(&self, path: &Path) -> anyhow::Result<()> {
         let v = self.call(reqwest::Method::GET, "/screenshot", None).await?;
@@ -174,6 +188,18 @@ impl Element<'_> {
             .call(
                 reqwest::Method::POST,
                 &format!("/element/{}/click", self.id),
+                Some(json!({})),
+            )
+            .await
+            .map(drop)
+    }
+
+    /// Empties a text field.
+    pub async fn clear(&self) -> anyhow::Result<()> {
+        self.session
+            .call(
+                reqwest::Method::POST,
+                &format!("/element/{}/clear", self.id),
                 Some(json!({})),
             )
             .await

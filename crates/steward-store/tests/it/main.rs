@@ -14,6 +14,7 @@ mod jobs;
 mod redaction;
 mod requests;
 mod sqlite_file;
+mod stats;
 
 /// Every case of the shared suite, whichever module it is written in.
 mod all_cases {
@@ -22,6 +23,7 @@ mod all_cases {
     pub use crate::cases::*;
     pub use crate::jobs::*;
     pub use crate::requests::*;
+    pub use crate::stats::*;
 }
 
 /// Instantiates every case once per back end: `sqlite::<case>` and `postgres::<case>`.
@@ -47,6 +49,7 @@ macro_rules! suite {
 }
 
 suite!(
+    stats_count_jobs_by_kind_and_status_and_requests_by_state,
     first_open_creates_and_migrates,
     reopen_is_a_noop,
     readers_see_previous_completed_run_while_a_new_run_is_half_written,
@@ -95,5 +98,6 @@ suite!(
     // access requests and schedule slots
     requests_move_through_their_states_with_audit_entries,
     concurrent_deciders_see_one_transition_win,
+    revocation_outcomes_are_recorded_once_and_a_failed_one_is_retried,
     schedule_slots_are_claimed_once_each,
 );

@@ -7,7 +7,7 @@ use chrono::{TimeDelta, Utc};
 use serde_json::json;
 use steward_store::{
     AuditQuery, Change, Error, JobId, NewAuditEntry, NewJob, NewRequest, RequestId, RequestQuery,
-    RequestState, Role, Store,
+    RequestState, RevocationStatus, Role, Store,
 };
 
 use crate::db::TestDb;
@@ -228,6 +228,189 @@ pub async fn requests_move_through_their_states_with_audit_entries(
         page.iter().map(|r| r.id).collect::<Vec<_>>(),
         vec![other.id]
     );
+    Ok(())
+}
+
+pub async fn revocation_outcomes_are_recorded_once_and_a_failed_one_is_retried(
+    db: &TestDb,
+) -> anyhow::Result<()> {
+    let requests = db.store.requests();
+    let created = requests
+        .create(
+            &new_request("ada@acme.test", None),
+            RequestState::Approved,
+            &entry("x", "request.created"),
+        )
+        .await?;
+    let grant = a_job(&db.store).await?;
+    for (from, change) in [
+        (
+            RequestState::Approved,
+            Change {
+                grant_job: Some(grant),
+                ..Change::to(RequestState::Provisioning)
+            },
+        ),
+        (
+            RequestState::Provisioning,
+            Change::to(RequestState::Provisioned),
+        ),
+    ] {
+        requests
+            .transition(created.id, &[from], &change, None)
+            .await?;
+    }
+    assert_eq!(requests.get(created.id).await?.revocation, None);
+    // Revoked with a job: in progress, and due (the sweep follows the job).
+    let first = a_job(&db.store).await?;
+    let revoked = requests
+        .transition(
+            created.id,
+            &[RequestState::Provisioned],
+            &Change {
+                revoke_job: Some(first),
+                ..Change::to(RequestState::Revoked)
+            },
+            None,
+        )
+        .await?
+        .request;
+    let revocation = revoked.revocation.expect("a revocation");
+    assert_eq!(
+        (revocation.job, revocation.status, revocation.error),
+        (first, RevocationStatus::InProgress, None)
+    );
+    assert_eq!(requests.due(Utc::now()).await?.len(), 1);
+    // A retry before it failed is refused.
+    let early = requests
+        .retry_revocation(
+            created.id,
+            first,
+            JobId(first.0 + 1000),
+            &entry("admin", "request.revocation_retried"),
+        )
+        .await;
+    assert!(
+        matches!(early, Err(Error::RevocationNotFailed { .. })),
+        "{early:?}"
+    );
+    // It fails: recorded once, no longer due, listed by its status.
+    let failed = requests
+        .record_revocation(
+            created.id,
+            first,
+            RevocationStatus::Failed,
+            Some("503"),
+            &entry("steward", "request.revocation_failed"),
+        )
+        .await?;
+    assert!(failed.changed);
+    assert_eq!(failed.request.state, RequestState::Revoked);
+    let again = requests
+        .record_revocation(
+            created.id,
+            first,
+            RevocationStatus::Succeeded,
+            None,
+            &entry("steward", "request.revocation_succeeded"),
+        )
+        .await?;
+    assert!(!again.changed, "a second sweep writes nothing");
+    assert!(requests.due(Utc::now()).await?.is_empty());
+    let listed = requests
+        .list(&RequestQuery {
+            revocation: Some(RevocationStatus::Failed),
+            ..RequestQuery::default()
+        })
+        .await?;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        listed[0]
+            .revocation
+            .as_ref()
+            .and_then(|r| r.error.as_deref()),
+        Some("503")
+    );
+    // Retried with a new job: in progress again, the error cleared; twice is once.
+    let second = a_job(&db.store).await?;
+    let retried = requests
+        .retry_revocation(
+            created.id,
+            first,
+            second,
+            &entry("admin", "request.revocation_retried"),
+        )
+        .await?;
+    assert!(retried.changed);
+    let revocation = retried.request.revocation.expect("a revocation");
+    assert_eq!(
+        (revocation.job, revocation.status, revocation.error),
+        (second, RevocationStatus::InProgress, None)
+    );
+    assert_eq!(retried.request.revoke_job, Some(second));
+    let twice = requests
+        .retry_revocation(
+            created.id,
+            first,
+            second,
+            &entry("admin", "request.revocation_retried"),
+        )
+        .await?;
+    assert!(!twice.changed);
+    // The old job's outcome is ignored now; the new one's is recorded.
+    let stale = requests
+        .record_revocation(
+            created.id,
+            first,
+            RevocationStatus::Failed,
+            Some("late"),
+            &entry("steward", "request.revocation_failed"),
+        )
+        .await?;
+    assert!(!stale.changed);
+    let done = requests
+        .record_revocation(
+            created.id,
+            second,
+            RevocationStatus::Succeeded,
+            None,
+            &entry("steward", "request.revocation_succeeded"),
+        )
+        .await?;
+    assert_eq!(
+        done.request.revocation.map(|r| r.status),
+        Some(RevocationStatus::Succeeded)
+    );
+    assert!(
+        requests
+            .record_revocation(
+                created.id,
+                second,
+                RevocationStatus::InProgress,
+                None,
+                &entry("x", "y")
+            )
+            .await
+            .is_err()
+    );
+    let actions: Vec<String> = db
+        .store
+        .audit()
+        .list(&AuditQuery::default())
+        .await?
+        .into_iter()
+        .map(|e| e.entry.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "request.created",
+            "request.revocation_failed",
+            "request.revocation_retried",
+            "request.revocation_succeeded"
+        ]
+    );
+    assert!(db.store.audit().verify().await?.ok);
     Ok(())
 }
 

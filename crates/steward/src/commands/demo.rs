@@ -148,6 +148,7 @@ async fn steps(cli: &Cli, args: &DemoArgs, sim: &SimHandle) -> anyhow::Result<u8
         integration,
         &grant,
         &flags("new starter"),
+        &Default::default(),
     )
     .await?;
     if code != 0 {
@@ -175,6 +176,7 @@ async fn steps(cli: &Cli, args: &DemoArgs, sim: &SimHandle) -> anyhow::Result<u8
         integration,
         &offboard,
         &flags("left the company"),
+        &Default::default(),
     )
     .await?;
     if code != 0 {

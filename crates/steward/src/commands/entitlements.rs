@@ -8,9 +8,8 @@ use std::fmt::Write;
 use anyhow::Context;
 use serde_json::json;
 use steward_engine::provision::{
-    Catalog, CatalogConfig, DEFAULT_MASS_CHANGE_SHARE, Entitlement, OffboardLevel, OrgFacts, Plan,
-    PlanError, RestoreBundle, mass_change, person_state, plan_grant, plan_offboard, plan_restore,
-    plan_revoke,
+    Catalog, CatalogConfig, Entitlement, GuardPolicy, OffboardLevel, OrgFacts, Plan, PlanError,
+    RestoreBundle, mass_change, person_state, plan_grant, plan_offboard, plan_restore, plan_revoke,
 };
 use steward_store::{AccountFilter, BundleId, Snapshot, Store};
 
@@ -152,7 +151,7 @@ pub async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_FAILED);
         }
     };
-    let verdict = mass_change_verdict(&plan, total);
+    let verdict = mass_change_verdict(&plan, total, &configured_guard(cli)?);
     print!(
         "{}",
         render_plan(
@@ -169,9 +168,9 @@ pub async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
 
 /// The mass-change guard rail's refusal of a one-person plan in an org of `total` people
 /// (small orgs: one person can exceed the share), if any.
-pub fn mass_change_verdict(plan: &Plan, total: usize) -> Option<String> {
+pub fn mass_change_verdict(plan: &Plan, total: usize, guard: &GuardPolicy) -> Option<String> {
     let touched = usize::from(!plan.is_noop());
-    mass_change(touched, total, DEFAULT_MASS_CHANGE_SHARE)
+    mass_change(touched, total, guard.mass_change_share)
         .err()
         .map(|e| e.to_string())
 }
@@ -417,6 +416,20 @@ pub fn render_refusal(
 
 /// The configured integration email, if a configuration file or the environment names one
 /// (a configuration that does not load is ignored here: the dry run only reads the store).
+/// The configured guard policy (`[guard]`), the defaults without a configuration.
+///
+/// # Errors
+/// An invalid `[guard]` value.
+pub fn configured_guard(cli: &Cli) -> anyhow::Result<GuardPolicy> {
+    let cfg = config::file_in_effect(cli.config.as_deref())
+        .ok()
+        .and_then(|file| config::load(file.as_deref()).ok());
+    match cfg {
+        Some(cfg) => cfg.guard.policy(),
+        None => Ok(GuardPolicy::default()),
+    }
+}
+
 pub fn configured_integration_email(cli: &Cli) -> Option<String> {
     let file = config::file_in_effect(cli.config.as_deref()).ok()?;
     config::load(file.as_deref())

@@ -196,6 +196,7 @@ pub fn run(cli: &Cli, args: &InitArgs) -> anyhow::Result<u8> {
                 .database_url
                 .clone()
                 .unwrap_or_else(|| DATABASE_URL.to_owned()),
+            keep_sync_runs: None,
         },
     };
     config::write(&path, &file, args.force)?;

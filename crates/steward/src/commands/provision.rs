@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use steward_engine::Target;
-use steward_engine::provision::{JobRun, RunOutcome, Worker, enqueue_plan};
+use steward_engine::provision::{GuardPolicy, JobRun, RunOutcome, Worker, enqueue_plan_confirmed};
 use steward_engine::sync::owner_id;
 use steward_store::{JobId, Snapshot, Store};
 
@@ -84,12 +84,12 @@ async fn apply(cli: &Cli, req: PlanRequest, flags: &ApplyFlags) -> anyhow::Resul
         return Ok(EXIT_ERROR);
     }
     // Applying needs the connection; a dry run only the store.
-    let target = if flags.dry_run {
-        None
+    let (target, guard) = if flags.dry_run {
+        (None, super::entitlements::configured_guard(cli)?)
     } else {
         let file = config::file_in_effect(cli.config.as_deref())?;
         let cfg = config::load(file.as_deref())?;
-        Some(config::target(&cfg)?)
+        (Some(config::target(&cfg)?), cfg.guard.policy()?)
     };
     let integration_email = target
         .as_ref()
@@ -107,6 +107,7 @@ async fn apply(cli: &Cli, req: PlanRequest, flags: &ApplyFlags) -> anyhow::Resul
         integration_email.as_deref(),
         &req,
         flags,
+        &guard,
     )
     .await;
     store.close().await;
@@ -114,7 +115,12 @@ async fn apply(cli: &Cli, req: PlanRequest, flags: &ApplyFlags) -> anyhow::Resul
 }
 
 /// Plans `req` against `snapshot`, prints the plan, and unless it is a dry run (no `target`)
-/// queues it and (unless `--no-wait`) runs it here to the end. The exit status.
+/// queues it (confirmed with `--yes`) and (unless `--no-wait`) runs it here to the end under
+/// `guard`. The exit status.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the command's inputs, each used once; demo and apply share it"
+)]
 pub async fn apply_to(
     output: Output,
     store: &Store,
@@ -123,6 +129,7 @@ pub async fn apply_to(
     integration_email: Option<&str>,
     req: &PlanRequest,
     flags: &ApplyFlags,
+    guard: &GuardPolicy,
 ) -> anyhow::Result<u8> {
     let (plan, total) = match compute(store, snapshot, req, integration_email).await? {
         Computed::Planned { plan, total_people } => (plan, total_people),
@@ -135,7 +142,7 @@ pub async fn apply_to(
             return Ok(EXIT_FAILED);
         }
     };
-    let verdict = mass_change_verdict(&plan, total);
+    let verdict = mass_change_verdict(&plan, total, guard);
     print!(
         "{}",
         render_plan(
@@ -165,9 +172,18 @@ pub async fn apply_to(
         .reason
         .clone()
         .unwrap_or_else(|| "(no reason given)".to_owned());
-    let enqueued = enqueue_plan(store, &plan, kind, &requester(flags), &reason, None)
-        .await
-        .context("cannot queue the job")?;
+    // `--yes` confirms the mass change: the workers' circuit breaker lets the job through.
+    let enqueued = enqueue_plan_confirmed(
+        store,
+        &plan,
+        kind,
+        &requester(flags),
+        &reason,
+        None,
+        flags.yes,
+    )
+    .await
+    .context("cannot queue the job")?;
     let job = enqueued.id;
     println!("Queued as job {}.", job.0);
     if flags.no_wait {
@@ -177,7 +193,7 @@ pub async fn apply_to(
         );
         return Ok(0);
     }
-    run_until_final(output, store, target, job).await
+    run_until_final(output, store, target, job, guard).await
 }
 
 /// Runs jobs here until `job` is final, then prints its journal; 0 when it succeeded.
@@ -186,11 +202,13 @@ async fn run_until_final(
     store: &Store,
     target: &Target,
     job: JobId,
+    guard: &GuardPolicy,
 ) -> anyhow::Result<u8> {
     let client = target
         .client(steward_engine::sync::sync_retry(), Duration::from_secs(30))
         .context("cannot build the Atlassian client")?;
-    let worker = Worker::new(store.clone(), client, target.clone(), owner_id());
+    let mut worker = Worker::new(store.clone(), client, target.clone(), owner_id());
+    worker.guard = *guard;
     loop {
         let detail = store.jobs().get(job).await.context("cannot read the job")?;
         if detail.job.status.is_final() {
@@ -254,6 +272,7 @@ pub async fn worker(cli: &Cli, args: &WorkerArgs) -> anyhow::Result<u8> {
     let owner = owner_id();
     let mut worker = Worker::new(store.clone(), client, target, owner.clone());
     worker.lease = args.lease;
+    worker.guard = cfg.guard.policy()?;
     eprintln!("worker {owner} started");
     let outcome = if args.once {
         loop {

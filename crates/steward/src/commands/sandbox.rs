@@ -82,6 +82,7 @@ pub fn file(info: &ReadyInfo) -> anyhow::Result<FileOut> {
         }),
         database: DatabaseConfig {
             url: "sqlite://steward-sandbox.db".to_owned(),
+            keep_sync_runs: None,
         },
     })
 }

@@ -36,7 +36,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<u8> {
     // Keep the sandbox (simulator, temporary database) alive while serving.
     let mut _temp_dir = None;
     let mut _sim = None;
-    let (database_url, target, service, approvals) = if args.sandbox {
+    let (database_url, target, service, approvals, database, guard) = if args.sandbox {
         let sim = Simulator::spawn(super::sandbox::sim_config(
             &args.sim,
             SimConfig::default().addr,
@@ -59,6 +59,8 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<u8> {
             Some(target),
             config::ServiceConfig::default(),
             sandbox_policy(),
+            config::DatabaseConfig::default(),
+            steward_engine::provision::GuardPolicy::default(),
         )
     } else {
         let file = config::file_in_effect(cli.config.as_deref())?;
@@ -74,12 +76,14 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<u8> {
                 None
             }
         };
-        (url, target, cfg.service, cfg.approvals)
+        let guard = cfg.guard.policy()?;
+        (url, target, cfg.service, cfg.approvals, cfg.database, guard)
     };
     approvals
         .validate()
         .context("invalid [approvals] configuration")?;
-    let scheduler_config = service.scheduler()?;
+    let mut scheduler_config = service.scheduler()?;
+    scheduler_config.keep_sync_runs = database.keep_sync_runs()?;
     let launcher: Option<Arc<dyn SyncLauncher>> = target
         .clone()
         .map(|t| Arc::new(TargetSync(t)) as Arc<dyn SyncLauncher>);
@@ -87,6 +91,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<u8> {
         .await
         .context("cannot open the database")?;
     let mut server_config = ServerConfig::default();
+    service.apply_auth(&mut server_config.auth)?;
     // The cookie is Secure unless browsers reach us over plain http on loopback; anywhere else
     // a TLS-terminating proxy is expected in front.
     server_config.auth.secure_cookie = !args.addr.ip().is_loopback();
@@ -117,6 +122,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<u8> {
                 t.clone(),
                 String::new(),
             );
+            worker.guard = guard;
             if let Some(lease) = worker_lease {
                 worker.lease = lease;
             }
@@ -215,7 +221,8 @@ async fn sandbox_setup(
     launcher: Option<&dyn SyncLauncher>,
 ) -> anyhow::Result<()> {
     if let Some(launcher) = launcher {
-        let report = launcher.launch(store.clone()).await;
+        // The scheduler's first slot counts this sync as its own: no second sync at start.
+        let report = steward_server::metrics::timed_sync(launcher, store.clone(), "startup").await;
         if let Some(error) = &report.error {
             eprintln!("note: the sandbox's first sync failed: {error}");
         }

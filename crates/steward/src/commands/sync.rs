@@ -14,7 +14,7 @@ use crate::progress;
 pub async fn run(cli: &Cli, args: &SyncArgs) -> anyhow::Result<u8> {
     // Keeps a temporary sandbox database alive until the command ends.
     let mut _temp_dir = None;
-    let (target, database_url, sim) = if args.sandbox {
+    let (target, database_url, sim, keep) = if args.sandbox {
         let sim = Simulator::spawn(super::sandbox::sim_config(
             &args.sim,
             SimConfig::default().addr,
@@ -31,7 +31,8 @@ pub async fn run(cli: &Cli, args: &SyncArgs) -> anyhow::Result<u8> {
                 url
             }
         };
-        (target, url, Some(sim))
+        let keep = config::DatabaseConfig::default().keep_sync_runs()?;
+        (target, url, Some(sim), keep)
     } else {
         let file = config::file_in_effect(cli.config.as_deref())?;
         let cfg = config::load(file.as_deref())?;
@@ -39,15 +40,16 @@ pub async fn run(cli: &Cli, args: &SyncArgs) -> anyhow::Result<u8> {
             .database_url
             .clone()
             .unwrap_or_else(|| cfg.database.url.clone());
-        (config::target(&cfg)?, url, None)
+        let keep = cfg.database.keep_sync_runs()?;
+        (config::target(&cfg)?, url, None, keep)
     };
     let store = Store::open(&database_url)
         .await
         .context("cannot open the database")?;
     let code = match args.every {
-        None => once(cli, args, &target, &store).await?,
+        None => once(cli, args, &target, &store, keep).await?,
         Some(every) => loop {
-            let code = once(cli, args, &target, &store).await?;
+            let code = once(cli, args, &target, &store, keep).await?;
             if code == EXIT_INTERRUPTED {
                 break code;
             }
@@ -82,8 +84,15 @@ pub async fn run_once(target: &Target, store: &Store, quiet: bool) -> SyncReport
     report
 }
 
-/// One sync with its progress display and summary; its exit status.
-async fn once(cli: &Cli, args: &SyncArgs, target: &Target, store: &Store) -> anyhow::Result<u8> {
+/// One sync with its progress display and summary, then the snapshots beyond the newest
+/// `keep` completed runs are deleted; its exit status.
+async fn once(
+    cli: &Cli,
+    args: &SyncArgs,
+    target: &Target,
+    store: &Store,
+    keep: u32,
+) -> anyhow::Result<u8> {
     let options = SyncOptions::default();
     let display = (!args.quiet).then(|| progress::Display::start(options.progress.clone()));
     let report = tokio::select! {
@@ -115,6 +124,13 @@ async fn once(cli: &Cli, args: &SyncArgs, target: &Target, store: &Store) -> any
     }
     if let Some(error) = &report.error {
         eprintln!("error: the sync failed: {error}");
+    }
+    if report.succeeded()
+        && let Err(e) = store.runs().prune(i64::from(keep)).await
+    {
+        eprintln!(
+            "warning: old sync snapshots could not be deleted (the next sync tries again): {e}"
+        );
     }
     Ok(if report.succeeded() { 0 } else { EXIT_FAILED })
 }

@@ -126,3 +126,58 @@ fn serve_without_any_admin_says_how_to_create_one() {
         crate::text(&out)
     );
 }
+
+#[tokio::test]
+async fn serve_sandbox_prints_demo_people_and_syncs_once_at_start() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, lines) = spawn(
+        dir.path(),
+        &["serve", "--sandbox", "--addr", "127.0.0.1:0"],
+        &[],
+    );
+    let text = lines.join("\n");
+    let password = |role: &str| {
+        lines
+            .iter()
+            .find(|l| l.starts_with(&format!("demo {role}: ")))
+            .and_then(|l| l.split_whitespace().last())
+            .unwrap_or_else(|| unreachable!("no demo {role} in {text}"))
+            .to_owned()
+    };
+    for role in ["admin", "approver", "requester"] {
+        assert!(!password(role).is_empty());
+    }
+    let base = listening(&lines);
+    let client = reqwest::Client::new();
+    let r = client
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({"email": "admin@sandbox.steward", "password": password("admin")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{text}");
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_default()
+        .to_owned();
+    // The scheduler looks at its first slot as soon as it starts; give it time to.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let runs: serde_json::Value = client
+        .get(format!("{base}/api/v1/sync/runs"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = runs["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 1, "one sync at start, not two: {runs}");
+    assert_eq!(items[0]["status"], "completed", "{runs}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
