@@ -39,8 +39,11 @@ pub fn api_body(data: &[u8]) {
     api::run(data);
 }
 
+/// A fuzz target: bytes in, a panic when an invariant breaks.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, as `fuzz/fuzz_targets/<name>.rs` and `fuzz/corpus/<name>/` name them.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("atlassian_response", atlassian_response),
     ("config", config),
     ("entitlement_id", entitlement_id),

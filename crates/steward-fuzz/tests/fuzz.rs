@@ -2,6 +2,8 @@
 //! under libFuzzer for `STEWARD_FUZZ_SECONDS` per target when that is set and `cargo fuzz` is
 //! installed.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::Write;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
