@@ -18,8 +18,12 @@ const MUTATIONS: usize = 10_000;
 /// The fixed seed of the mutation run.
 const SEED: u64 = 0x5EED_F022;
 
+/// The repository root, canonical: the fuzz build's paths (its target directory, build
+/// scripts' outputs) are then the same as those of a `cargo fuzz` run by hand, which reuses
+/// the build instead of redoing it.
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    std::fs::canonicalize(&root).unwrap_or(root)
 }
 
 fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
