@@ -307,11 +307,20 @@ pub fn run(data: &[u8]) {
         };
     }
     let outcome = h.runtime.block_on(operation(&h.client));
-    check(name, status, outcome);
+    // An error may quote Atlassian's answer: a credential is a leak only when the answer did
+    // not hold it itself (libFuzzer learns the canaries from the comparisons below).
+    let echoed: Vec<&str> = [ORG_KEY, SITE_TOKEN, STATUSPAGE_KEY]
+        .into_iter()
+        .filter(|secret| {
+            data.windows(secret.len().min(8))
+                .any(|w| secret.as_bytes().windows(w.len()).any(|p| p == w))
+        })
+        .collect();
+    check(name, status, outcome, &echoed);
 }
 
 /// The invariants of an outcome.
-fn check(name: &str, status: u16, outcome: Outcome) {
+fn check(name: &str, status: u16, outcome: Outcome, echoed: &[&str]) {
     let Err(err) = outcome else {
         // A read never succeeds on a refusal, a throttle or a server error (writes may
         // verify with a read and find their effect already there).
@@ -331,6 +340,9 @@ fn check(name: &str, status: u16, outcome: Outcome) {
         "{name}: an error without a message"
     );
     for secret in [ORG_KEY, SITE_TOKEN, STATUSPAGE_KEY] {
+        if echoed.contains(&secret) {
+            continue;
+        }
         assert!(
             !text.contains(secret) && !debug.contains(secret),
             "{name}: a credential in an error: {text}"
