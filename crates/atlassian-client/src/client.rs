@@ -530,7 +530,9 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     };
     if let Some(value) = text("retry-after") {
         if let Ok(seconds) = value.parse::<f64>() {
-            return Some(Duration::from_secs_f64(seconds.max(0.0)));
+            // `1e999`, `inf` or any wait too long for a Duration: longer than any we honour
+            // (found by the `atlassian_response` fuzz target; `from_secs_f64` panicked).
+            return Some(Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or(Duration::MAX));
         }
         if let Ok(at) = httpdate::parse_http_date(value) {
             return Some(
@@ -868,6 +870,22 @@ mod tests {
             "a reset in the past means no wait"
         );
         assert_eq!(retry_after(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn a_retry_after_too_long_for_a_duration_is_the_longest_wait_not_a_panic() {
+        for (value, expected) in [
+            ("1e999", Duration::MAX),
+            ("inf", Duration::MAX),
+            ("18446744073709551616", Duration::MAX),
+            ("-inf", Duration::ZERO),
+            ("NaN", Duration::ZERO),
+            ("-3", Duration::ZERO),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert("retry-after", HeaderValue::from_static(value));
+            assert_eq!(retry_after(&h), Some(expected), "Retry-After: {value}");
+        }
     }
 
     #[test]

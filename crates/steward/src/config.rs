@@ -354,13 +354,7 @@ pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
         // Parse it ourselves first: the TOML error then names line and column.
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read the configuration file {}", file.display()))?;
-        if let Err(e) = toml::from_str::<toml::Table>(&text) {
-            bail!(
-                "{} is not valid TOML: {}",
-                file.display(),
-                redact_toml_error(&e)
-            );
-        }
+        check_toml(&text, &file.display().to_string())?;
         figment = figment.merge(Toml::file_exact(file));
     }
     let env = Env::prefixed("STEWARD_")
@@ -369,7 +363,25 @@ pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
             SECTIONS.iter().any(|s| key.starts_with(s))
         })
         .split("__");
-    figment = figment.merge(env);
+    extract(figment.merge(env))
+}
+
+/// Parses configuration text the way [`load`] parses the file, without the environment (the
+/// fuzz target `config` drives this).
+pub fn parse_toml(text: &str) -> anyhow::Result<Config> {
+    check_toml(text, "the configuration")?;
+    extract(Figment::new().merge(Toml::string(text)))
+}
+
+/// Refuses text that is not TOML, naming line and column (not the line: it may hold a secret).
+fn check_toml(text: &str, what: &str) -> anyhow::Result<()> {
+    if let Err(e) = toml::from_str::<toml::Table>(text) {
+        bail!("{what} is not valid TOML: {}", redact_toml_error(&e));
+    }
+    Ok(())
+}
+
+fn extract(figment: Figment) -> anyhow::Result<Config> {
     figment.extract::<Config>().map_err(|e| {
         let messages: Vec<String> = e.into_iter().map(|e| describe_figment(&e)).collect();
         anyhow::anyhow!("invalid configuration: {}", messages.join("; "))

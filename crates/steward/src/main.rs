@@ -1,12 +1,12 @@
 //! `steward`: the one binary. Parses the command line and hands each subcommand to its module;
 //! the work itself lives in `steward-engine`.
 
-mod cli;
 mod commands;
-mod config;
 mod logging;
 mod output;
 mod progress;
+
+use steward::{cli, config};
 
 use std::process::ExitCode;
 
