@@ -51,6 +51,56 @@ pub struct StatuspageTarget {
     pub organization_id: String,
 }
 
+/// Why a simulator's ready line makes no [`Target`].
+#[cfg(feature = "sandbox")]
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxTargetError {
+    /// A URL in it does not parse.
+    #[error("the simulator announced an invalid URL: {0}")]
+    Url(#[from] url::ParseError),
+    /// It has no site, so no integration account.
+    #[error("the simulator has no site (so no integration account)")]
+    NoSite,
+}
+
+#[cfg(feature = "sandbox")]
+impl Target {
+    /// Where and how to reach a running simulator, as a configured Steward would: its Org
+    /// API, every site with the integration account's token, and its Statuspage. The
+    /// integration account is the first site's API-token owner.
+    ///
+    /// # Errors
+    /// [`SandboxTargetError`].
+    pub fn from_sim(info: &atlassian_sim::ReadyInfo) -> Result<Target, SandboxTargetError> {
+        Ok(Target {
+            api_url: Url::parse(&info.admin_base_url)?,
+            org_id: info.org_id.clone(),
+            org_api_key: SecretString::from(info.admin_api_key.clone()),
+            integration_email: info
+                .sites
+                .first()
+                .map(|s| s.email.clone())
+                .ok_or(SandboxTargetError::NoSite)?,
+            sites: info
+                .sites
+                .iter()
+                .map(|s| {
+                    Ok(SiteTarget {
+                        name: s.name.clone(),
+                        url: Url::parse(&s.base_url)?,
+                        api_token: SecretString::from(s.api_token.clone()),
+                    })
+                })
+                .collect::<Result<_, url::ParseError>>()?,
+            statuspage: Some(StatuspageTarget {
+                url: Url::parse(&info.statuspage.base_url)?,
+                api_key: SecretString::from(info.statuspage.api_key.clone()),
+                organization_id: info.statuspage.organization_id.clone(),
+            }),
+        })
+    }
+}
+
 impl Target {
     /// A client for every API of the target, with the given retry policy and per-attempt
     /// timeout, paced at the client's default rates (Atlassian's documented limits).

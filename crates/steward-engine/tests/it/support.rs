@@ -2,41 +2,13 @@
 //! API, and a fresh SQLite or PostgreSQL store.
 
 use atlassian_sim::SimHandle;
-use secrecy::SecretString;
 use serde_json::Value;
-use steward_engine::{SiteTarget, StatuspageTarget, Target};
+use steward_engine::Target;
 use steward_store::Store;
-use url::Url;
 
 /// Where and how to reach the sandbox, as a configured Steward would.
 pub fn target(sim: &SimHandle) -> anyhow::Result<Target> {
-    let info = sim.info();
-    Ok(Target {
-        api_url: Url::parse(info.admin_base_url.as_str())?,
-        org_id: info.org_id.clone(),
-        org_api_key: SecretString::from(info.admin_api_key.clone()),
-        integration_email: info
-            .sites
-            .first()
-            .map(|s| s.email.clone())
-            .unwrap_or_default(),
-        sites: info
-            .sites
-            .iter()
-            .map(|s| {
-                Ok(SiteTarget {
-                    name: s.name.clone(),
-                    url: Url::parse(&s.base_url)?,
-                    api_token: SecretString::from(s.api_token.clone()),
-                })
-            })
-            .collect::<anyhow::Result<_>>()?,
-        statuspage: Some(StatuspageTarget {
-            url: Url::parse(&info.statuspage.base_url)?,
-            api_key: SecretString::from(info.statuspage.api_key.clone()),
-            organization_id: info.statuspage.organization_id.clone(),
-        }),
-    })
+    Ok(Target::from_sim(sim.info())?)
 }
 
 /// POSTs `body` to the simulator's control API at `path` and returns its answer.

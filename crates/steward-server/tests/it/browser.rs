@@ -19,41 +19,15 @@ use steward_engine::provision::{
     Catalog, CatalogConfig, OffboardLevel, OrgFacts, Worker, person_state, plan_grant,
     plan_offboard,
 };
-use steward_engine::{PeopleFilter, Product, SiteTarget, StatuspageTarget, Target};
+use steward_engine::{PeopleFilter, Product, Target};
 use steward_server::{AppState, Server, TargetSync};
 use steward_store::{Role, Store};
-use url::Url;
 
 use crate::app::{PASSWORD, test_config};
 use crate::webdriver::{By, Session};
 
 fn target(info: &ReadyInfo) -> anyhow::Result<Target> {
-    Ok(Target {
-        api_url: Url::parse(&info.admin_base_url)?,
-        org_id: info.org_id.clone(),
-        org_api_key: SecretString::from(info.admin_api_key.clone()),
-        integration_email: info
-            .sites
-            .first()
-            .map(|s| s.email.clone())
-            .context("no site")?,
-        sites: info
-            .sites
-            .iter()
-            .map(|s| {
-                Ok(SiteTarget {
-                    name: s.name.clone(),
-                    url: Url::parse(&s.base_url)?,
-                    api_token: SecretString::from(s.api_token.clone()),
-                })
-            })
-            .collect::<anyhow::Result<_>>()?,
-        statuspage: Some(StatuspageTarget {
-            url: Url::parse(&info.statuspage.base_url)?,
-            api_key: SecretString::from(info.statuspage.api_key.clone()),
-            organization_id: info.statuspage.organization_id.clone(),
-        }),
-    })
+    Ok(Target::from_sim(info)?)
 }
 
 fn screenshots() -> PathBuf {

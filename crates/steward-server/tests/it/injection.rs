@@ -6,17 +6,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use atlassian_sim::state::AccountType;
 use atlassian_sim::{ReadyInfo, SimConfig, Simulator};
 use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use steward_engine::{SiteTarget, StatuspageTarget, Target};
+use steward_engine::Target;
 use steward_server::{AppState, Server, SyncLauncher, TargetSync};
 use steward_store::Role;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use url::Url;
 
 use crate::app::{PASSWORD, TestApp, spawn_app, test_config, try_spawn};
 
@@ -285,32 +283,7 @@ async fn sql_looking_input_is_refused_or_taken_literally_on_postgres() {
 }
 
 fn target(info: &ReadyInfo) -> anyhow::Result<Target> {
-    Ok(Target {
-        api_url: Url::parse(&info.admin_base_url)?,
-        org_id: info.org_id.clone(),
-        org_api_key: SecretString::from(info.admin_api_key.clone()),
-        integration_email: info
-            .sites
-            .first()
-            .map(|s| s.email.clone())
-            .context("no site")?,
-        sites: info
-            .sites
-            .iter()
-            .map(|s| {
-                Ok(SiteTarget {
-                    name: s.name.clone(),
-                    url: Url::parse(&s.base_url)?,
-                    api_token: SecretString::from(s.api_token.clone()),
-                })
-            })
-            .collect::<anyhow::Result<_>>()?,
-        statuspage: Some(StatuspageTarget {
-            url: Url::parse(&info.statuspage.base_url)?,
-            api_key: SecretString::from(info.statuspage.api_key.clone()),
-            organization_id: info.statuspage.organization_id.clone(),
-        }),
-    })
+    Ok(Target::from_sim(info)?)
 }
 
 /// Markup an Atlassian admin could put in a name.

@@ -478,24 +478,9 @@ async fn two_schedulers_on_postgres_run_one_sync_per_interval_and_queue_each_job
 
 /// Where and how to reach a simulator, as a configured Steward would.
 fn sim_target(sim: &atlassian_sim::SimHandle) -> steward_engine::Target {
-    use secrecy::SecretString;
-    use url::Url;
-    let info = sim.info();
     steward_engine::Target {
-        api_url: Url::parse(info.admin_base_url.as_str()).unwrap(),
-        org_id: info.org_id.clone(),
-        org_api_key: SecretString::from(info.admin_api_key.clone()),
-        integration_email: info.sites[0].email.clone(),
-        sites: info
-            .sites
-            .iter()
-            .map(|s| steward_engine::SiteTarget {
-                name: s.name.clone(),
-                url: Url::parse(&s.base_url).unwrap(),
-                api_token: SecretString::from(s.api_token.clone()),
-            })
-            .collect(),
         statuspage: None,
+        ..steward_engine::Target::from_sim(sim.info()).unwrap()
     }
 }
 

@@ -5,8 +5,7 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use atlassian_sim::{ReadyInfo, SimConfig, Simulator};
 use secrecy::SecretString;
-use steward_engine::{SiteTarget, StatuspageTarget, Target};
-use url::Url;
+use steward_engine::Target;
 
 use crate::cli::{Cli, SandboxArgs, SandboxOptions};
 use crate::config::{self, AtlassianOut, DatabaseConfig, Exposed, FileOut, SiteOut, StatuspageOut};
@@ -30,28 +29,7 @@ fn integration_email(info: &ReadyInfo) -> anyhow::Result<String> {
 
 /// What `verify --sandbox` checks.
 pub fn target(info: &ReadyInfo) -> anyhow::Result<Target> {
-    Ok(Target {
-        api_url: Url::parse(&info.admin_base_url)?,
-        org_id: info.org_id.clone(),
-        org_api_key: SecretString::from(info.admin_api_key.clone()),
-        integration_email: integration_email(info)?,
-        sites: info
-            .sites
-            .iter()
-            .map(|s| {
-                Ok(SiteTarget {
-                    name: s.name.clone(),
-                    url: Url::parse(&s.base_url)?,
-                    api_token: SecretString::from(s.api_token.clone()),
-                })
-            })
-            .collect::<anyhow::Result<_>>()?,
-        statuspage: Some(StatuspageTarget {
-            url: Url::parse(&info.statuspage.base_url)?,
-            api_key: SecretString::from(info.statuspage.api_key.clone()),
-            organization_id: info.statuspage.organization_id.clone(),
-        }),
-    })
+    Ok(Target::from_sim(info)?)
 }
 
 /// The configuration file for the sandbox (its credentials are the sandbox's own, inline).

@@ -4,37 +4,16 @@
 
 use atlassian_sim::state::{AccountType, Mode};
 use atlassian_sim::{SimConfig, SimHandle, Simulator};
-use secrecy::SecretString;
 use serde_json::Value;
-use steward_engine::{SiteTarget, Target};
+use steward_engine::Target;
 use steward_store::Store;
-use url::Url;
 
 use crate::{steward, text};
 
 fn target(sim: &SimHandle) -> anyhow::Result<Target> {
-    let info = sim.info();
     Ok(Target {
-        api_url: Url::parse(info.admin_base_url.as_str())?,
-        org_id: info.org_id.clone(),
-        org_api_key: SecretString::from(info.admin_api_key.clone()),
-        integration_email: info
-            .sites
-            .first()
-            .map(|s| s.email.clone())
-            .unwrap_or_default(),
-        sites: info
-            .sites
-            .iter()
-            .map(|s| {
-                Ok(SiteTarget {
-                    name: s.name.clone(),
-                    url: Url::parse(&s.base_url)?,
-                    api_token: SecretString::from(s.api_token.clone()),
-                })
-            })
-            .collect::<anyhow::Result<_>>()?,
         statuspage: None,
+        ..Target::from_sim(sim.info())?
     })
 }
 
