@@ -189,11 +189,11 @@ fn libfuzzer_finds_no_crash_in_the_time_given() {
     }
     let built = Instant::now();
     let status = cargo_fuzz(&fuzz_dir)
-        .args(["fuzz", "build", "-s", "none", "--dev", "--fuzz-dir"])
+        .args(["fuzz", "build", "-s", "none", "--fuzz-dir"])
         .arg(&fuzz_dir)
         .status()
         .expect("cargo fuzz build runs");
-    assert!(status.success(), "cargo fuzz build -s none --dev failed");
+    assert!(status.success(), "cargo fuzz build -s none failed");
     println!(
         "fuzz: built the targets in {:.0} s",
         built.elapsed().as_secs_f64()
@@ -209,7 +209,7 @@ fn libfuzzer_finds_no_crash_in_the_time_given() {
         let artifacts = fuzz_dir.join("artifacts").join(target);
         let _ = std::fs::create_dir_all(&artifacts);
         let output = cargo_fuzz(&fuzz_dir)
-            .args(["fuzz", "run", target, "-s", "none", "--dev", "--fuzz-dir"])
+            .args(["fuzz", "run", target, "-s", "none", "--fuzz-dir"])
             .arg(&fuzz_dir)
             // New inputs go to the work directory; the checked-in seeds are only read.
             .arg(&work)
@@ -237,7 +237,7 @@ fn libfuzzer_finds_no_crash_in_the_time_given() {
                 let tail: Vec<&str> = stderr.lines().rev().take(40).collect();
                 eprintln!("{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
                 failures.push(format!(
-                    "{target}: crashed; reproducer {crash}; replay with `cargo fuzz run {target} -s none --dev --fuzz-dir fuzz {crash}`"
+                    "{target}: crashed; reproducer {crash}; replay with `cargo fuzz run {target} -s none --fuzz-dir fuzz {crash}`"
                 ));
                 format!("fuzz {target}: CRASH, reproducer {crash}")
             }
